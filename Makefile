@@ -1,0 +1,34 @@
+# Two entry points (see README): `make demo` runs the main job on the sample data with local
+# storage; `make test` lints and runs the tests. Both install first, once per dependency change.
+PYTHON ?= python3.11
+VENV ?= .venv
+STYLEMOTION_DATA ?= $(abspath $(CURDIR)/../shared/data)
+DEMO_OUT ?= out/demo
+BIN := $(VENV)/bin
+export STYLEMOTION_DATA PYTHON VENV
+
+.PHONY: install demo test lint clean-demo
+
+$(VENV)/.installed: pyproject.toml scripts/install.sh
+	./scripts/install.sh
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/stylemotion ingest-mocap $(STYLEMOTION_DATA)/motion/bandai_namco_1 --out $(DEMO_OUT)/dataset \
+		--test-contents guide,byebye --val-fraction 0.1
+	$(BIN)/stylemotion inspect $(DEMO_OUT)/dataset
+	$(BIN)/stylemotion render $(DEMO_OUT)/dataset \
+		$$($(BIN)/stylemotion list-clips $(DEMO_OUT)/dataset --style happy --content walk --limit 1 --ids-only) \
+		$(DEMO_OUT)/happy_walk.mp4
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest -q
+
+clean-demo:
+	rm -rf $(DEMO_OUT)

@@ -1,0 +1,153 @@
+"""The records that cross stage boundaries: motion clips, failures and shard statistics.
+
+A `MotionClip` is one continuous motion of one person from one source (a whole BVH file, or one
+continuous shot of one person in a video) on the canonical skeleton. Training windows are cut
+from clips at load time and never stored. A `FailureRecord` is one input that could not become a
+clip, with the reason. `ShardStats` is the done-marker of a shard. Each record checks its shapes,
+dtypes and values on construction, so a bad array fails where it is made, not three stages later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import numpy as np
+
+from storage.skeleton import NUM_JOINTS
+
+
+class SourceKind(StrEnum):
+    VIDEO = "video"
+    MOCAP = "mocap"
+
+
+class Split(StrEnum):
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+class RecordError(ValueError):
+    """A record was built from values that break its contract."""
+
+
+def make_clip_id(*identity_parts: object) -> str:
+    """Deterministic 16-hex-digit id from the parts that identify a clip's origin."""
+    text = "\x1f".join(str(part) for part in identity_parts)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _check_array(name: str, array: object, shape: tuple[int | None, ...]) -> None:
+    if not isinstance(array, np.ndarray):
+        raise RecordError(f"{name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != np.float32:
+        raise RecordError(f"{name} must be float32, got {array.dtype}")
+    expected = tuple("T" if size is None else size for size in shape)
+    if array.ndim != len(shape) or any(
+        size is not None and actual != size for actual, size in zip(array.shape, shape, strict=True)
+    ):
+        raise RecordError(f"{name} must have shape {expected}, got {array.shape}")
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise RecordError(f"{name} holds {bad} NaN/inf values")
+
+
+@dataclass(frozen=True, eq=False)
+class MotionClip:
+    """One continuous motion of one person on the canonical skeleton.
+
+    positions: (T, J, 3) float32, world frame, metres, y up.
+    confidence: (T, J) float32 in [0, 1]; 1 for motion capture.
+    root_trajectory: (T, 3) float32, pelvis ground position x, z and heading yaw (radians, 0 = +z).
+    """
+
+    clip_id: str
+    positions: np.ndarray
+    confidence: np.ndarray
+    root_trajectory: np.ndarray
+    fps: float
+    source_kind: SourceKind
+    source_uri: str
+    dataset: str
+    licence: str
+    extractor: str
+    extractor_version: str
+    style: str | None = None
+    content: str | None = None
+    take: str | None = None
+    split: Split = Split.TRAIN
+    track_index: int = 0
+    start_time_s: float = 0.0
+    scene_label: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.clip_id:
+            raise RecordError("clip_id is empty")
+        _check_array("positions", self.positions, (None, NUM_JOINTS, 3))
+        num_frames = self.positions.shape[0]
+        if num_frames < 1:
+            raise RecordError(f"clip {self.clip_id} has zero frames")
+        _check_array("confidence", self.confidence, (num_frames, NUM_JOINTS))
+        _check_array("root_trajectory", self.root_trajectory, (num_frames, 3))
+        if self.confidence.min() < 0.0 or self.confidence.max() > 1.0:
+            raise RecordError("confidence must lie in [0, 1]")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise RecordError(f"fps must be positive and finite, got {self.fps}")
+        object.__setattr__(self, "source_kind", SourceKind(self.source_kind))
+        object.__setattr__(self, "split", Split(self.split))
+        if self.track_index < 0:
+            raise RecordError(f"track_index must be >= 0, got {self.track_index}")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """One input that could not become a clip: which, at what stage, and why."""
+
+    source_uri: str
+    dataset: str
+    stage: str
+    error_kind: str
+    message: str
+    recorded_at: str = field(default_factory=utc_now_iso)
+
+    def __post_init__(self) -> None:
+        for name in ("source_uri", "stage", "error_kind", "message"):
+            if not getattr(self, name):
+                raise RecordError(f"FailureRecord.{name} is empty")
+
+
+@dataclass(frozen=True)
+class ShardStats:
+    """Done-marker of a shard: written last, after the shard's files are in place."""
+
+    shard_id: str
+    table: str
+    schema_version: int
+    num_inputs: int
+    num_clips: int
+    num_frames: int
+    num_failures: int
+    bytes_written: int
+    inputs: tuple[str, ...]
+    written_at: str = field(default_factory=utc_now_iso)
+
+    def __post_init__(self) -> None:
+        for name in ("num_inputs", "num_clips", "num_frames", "num_failures", "bytes_written"):
+            if getattr(self, name) < 0:
+                raise RecordError(f"ShardStats.{name} is negative")

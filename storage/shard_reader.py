@@ -1,0 +1,117 @@
+"""Reading finished shards: streaming clips with label filters, listing labels, failures, stats.
+
+Only shards with a done-marker exist for the reader; temporary files and shards whose writer was
+interrupted are invisible. Every file's schema metadata is checked before its rows are read
+(`storage.schema.check_schema_metadata`). Clips stream record batch by record batch through
+`pyarrow.dataset` with the filters pushed down, so memory follows the batch size, not the
+dataset size.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from storage.filesystem import Location, open_location
+from storage.records import FailureRecord, MotionClip, ShardStats
+from storage.schema import (
+    CLIP_LABEL_COLUMNS,
+    CLIPS_SCHEMA,
+    CLIPS_TABLE,
+    FAILURES_SCHEMA,
+    FAILURES_TABLE,
+    check_schema_metadata,
+    table_to_clips,
+    table_to_failures,
+)
+from storage.shard_writer import DONE_DIR, TEMP_PREFIX
+
+FilterValue = str | Iterable[str] | None
+
+
+class ClipNotFoundError(KeyError):
+    """No finished shard holds the requested clip id."""
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    """Label filters; each is one value or a collection of accepted values (None: any)."""
+
+    style: FilterValue = None
+    content: FilterValue = None
+    dataset: FilterValue = None
+    split: FilterValue = None
+    clip_id: FilterValue = None
+
+    def expression(self) -> ds.Expression | None:
+        terms = []
+        for name in ("style", "content", "dataset", "split", "clip_id"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            accepted = [value] if isinstance(value, str) else sorted(value)
+            terms.append(pc.field(name).isin(accepted))
+        return functools.reduce(operator.and_, terms) if terms else None
+
+
+class ShardReader:
+    """Reader over the finished shards under a dataset root (local path or URI)."""
+
+    def __init__(self, root: str | Location) -> None:
+        self.location = root if isinstance(root, Location) else open_location(root)
+
+    def shard_ids(self) -> list[str]:
+        markers = self.location.list_files(self.location.join(DONE_DIR), suffix=".json")
+        names = [path.rsplit("/", 1)[-1] for path in markers]
+        return [name[: -len(".json")] for name in names if not name.startswith(TEMP_PREFIX)]
+
+    def stats(self) -> list[ShardStats]:
+        stats = []
+        for shard_id in self.shard_ids():
+            payload = self.location.read_json(self.location.join(DONE_DIR, f"{shard_id}.json"))
+            payload["inputs"] = tuple(payload["inputs"])
+            stats.append(ShardStats(**payload))
+        return stats
+
+    def _dataset(self, table: str) -> ds.Dataset:
+        paths = [self.location.join(table, f"{s}.parquet") for s in self.shard_ids()]
+        schema = CLIPS_SCHEMA if table == CLIPS_TABLE else FAILURES_SCHEMA
+        dataset = ds.dataset(
+            paths, schema=schema, format="parquet", filesystem=self.location.filesystem
+        )
+        for fragment in dataset.get_fragments():
+            check_schema_metadata(fragment.physical_schema.metadata, table, fragment.path)
+        return dataset
+
+    def iter_clips(
+        self, where: ClipFilter | None = None, batch_size: int = 32
+    ) -> Iterator[MotionClip]:
+        """Stream the clips that match `where`, `batch_size` clips in memory at a time."""
+        expression = where.expression() if where else None
+        scanner = self._dataset(CLIPS_TABLE).scanner(filter=expression, batch_size=batch_size)
+        for batch in scanner.to_batches():
+            if batch.num_rows:
+                yield from table_to_clips(batch)
+
+    def labels(self, where: ClipFilter | None = None) -> pa.Table:
+        """The label columns (no arrays) of the matching clips, as one small table."""
+        expression = where.expression() if where else None
+        return self._dataset(CLIPS_TABLE).to_table(
+            columns=list(CLIP_LABEL_COLUMNS), filter=expression
+        )
+
+    def get_clip(self, clip_id: str) -> MotionClip:
+        for clip in self.iter_clips(ClipFilter(clip_id=clip_id)):
+            return clip
+        raise ClipNotFoundError(
+            f"no clip '{clip_id}' in the finished shards of {self.location.uri}"
+        )
+
+    def failures(self) -> list[FailureRecord]:
+        return table_to_failures(self._dataset(FAILURES_TABLE).to_table())

@@ -1,0 +1,148 @@
+"""Writing shards so that no reader ever sees half of one, and re-runs redo only what is missing.
+
+Layout under a dataset root:
+
+    clips/<shard_id>.parquet       MotionClip rows (CLIPS_SCHEMA), zstd
+    failures/<shard_id>.parquet    FailureRecord rows (FAILURES_SCHEMA)
+    _done/<shard_id>.json          ShardStats: the done-marker, written last
+
+Each file is written under a temporary name (`.tmp-<shard_id>-<random>`), closed, then renamed;
+only after both tables are in place is the done-marker written (also temp + rename). A shard
+without a marker does not exist for readers and is redone by the next run. Shard ids come from
+the sorted inputs (`plan_shards`), so the same inputs always give the same shards and a re-run
+skips the finished ones. Correctness never depends on an orchestrator's cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from storage.filesystem import Location
+from storage.records import FailureRecord, MotionClip, ShardStats
+from storage.schema import (
+    CLIPS_TABLE,
+    FAILURES_TABLE,
+    SCHEMA_VERSIONS,
+    clips_to_table,
+    failures_to_table,
+)
+
+logger = logging.getLogger(__name__)
+
+DONE_DIR = "_done"
+TEMP_PREFIX = ".tmp-"
+ROW_GROUP_CLIPS = 64  # clips per row group: the unit a filtered reader skips or streams
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """One shard to produce: its deterministic id and the inputs it covers, sorted."""
+
+    shard_id: str
+    inputs: tuple[str, ...]
+
+
+def plan_shards(inputs: Sequence[str], shard_size: int, prefix: str) -> list[ShardPlan]:
+    """Cut the sorted, de-duplicated inputs into shards of `shard_size` with stable ids.
+
+    The id is `<prefix>-<index>-<hash of the member inputs>`: the same inputs give the same ids
+    in every run; a changed input set gives new ids for the shards whose members changed.
+    """
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    ordered = sorted(set(inputs))
+    plans = []
+    for index, start in enumerate(range(0, len(ordered), shard_size)):
+        members = tuple(ordered[start : start + shard_size])
+        digest = hashlib.sha1("\n".join(members).encode("utf-8")).hexdigest()[:10]
+        plans.append(ShardPlan(f"{prefix}-{index:05d}-{digest}", members))
+    return plans
+
+
+def done_marker_path(location: Location, shard_id: str) -> str:
+    return location.join(DONE_DIR, f"{shard_id}.json")
+
+
+def is_shard_done(location: Location, shard_id: str) -> bool:
+    return location.exists(done_marker_path(location, shard_id))
+
+
+def _write_table_atomically(location: Location, table: pa.Table, directory: str, name: str) -> int:
+    """Write `table` to `directory/name` via a temporary file and a rename; return its bytes."""
+    location.filesystem.create_dir(location.join(directory), recursive=True)
+    final_path = location.join(directory, name)
+    temp_path = location.join(directory, f"{TEMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}")
+    pq.write_table(
+        table,
+        temp_path,
+        filesystem=location.filesystem,
+        compression="zstd",
+        row_group_size=ROW_GROUP_CLIPS,
+    )
+    location.filesystem.move(temp_path, final_path)
+    return location.file_size(final_path)
+
+
+def _write_done_marker(location: Location, stats: ShardStats) -> None:
+    location.filesystem.create_dir(location.join(DONE_DIR), recursive=True)
+    payload = json.dumps(asdict(stats), indent=2, sort_keys=True).encode("utf-8")
+    final_path = done_marker_path(location, stats.shard_id)
+    temp_path = location.join(DONE_DIR, f"{TEMP_PREFIX}{stats.shard_id}-{uuid.uuid4().hex[:8]}")
+    location.write_bytes(temp_path, payload)
+    location.filesystem.move(temp_path, final_path)
+
+
+def write_shard(
+    location: Location,
+    plan: ShardPlan,
+    clips: Sequence[MotionClip],
+    failures: Sequence[FailureRecord],
+) -> ShardStats:
+    """Write one shard's clips and failures, then its done-marker; return the marker's stats."""
+    remove_shard_temporaries(location, plan.shard_id)
+    name = f"{plan.shard_id}.parquet"
+    bytes_written = _write_table_atomically(location, clips_to_table(clips), CLIPS_TABLE, name)
+    bytes_written += _write_table_atomically(
+        location, failures_to_table(failures), FAILURES_TABLE, name
+    )
+    stats = ShardStats(
+        shard_id=plan.shard_id,
+        table=CLIPS_TABLE,
+        schema_version=SCHEMA_VERSIONS[CLIPS_TABLE],
+        num_inputs=len(plan.inputs),
+        num_clips=len(clips),
+        num_frames=sum(clip.num_frames for clip in clips),
+        num_failures=len(failures),
+        bytes_written=bytes_written,
+        inputs=plan.inputs,
+    )
+    _write_done_marker(location, stats)
+    logger.info("shard %s done: %d clips, %d failures", plan.shard_id, len(clips), len(failures))
+    return stats
+
+
+def remove_shard_temporaries(location: Location, shard_id: str) -> None:
+    """Delete leftovers of an interrupted write of this shard (temporary files only)."""
+    for directory in (CLIPS_TABLE, FAILURES_TABLE, DONE_DIR):
+        for path in location.list_files(location.join(directory)):
+            if path.rsplit("/", 1)[-1].startswith(f"{TEMP_PREFIX}{shard_id}"):
+                location.filesystem.delete_file(path)
+
+
+def remove_shard(location: Location, shard_id: str) -> None:
+    """Delete a shard: its done-marker first, so readers stop seeing it before its data goes."""
+    marker = done_marker_path(location, shard_id)
+    if location.exists(marker):
+        location.filesystem.delete_file(marker)
+    for directory in (CLIPS_TABLE, FAILURES_TABLE):
+        path = location.join(directory, f"{shard_id}.parquet")
+        if location.exists(path):
+            location.filesystem.delete_file(path)
