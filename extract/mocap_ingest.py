@@ -77,7 +77,10 @@ class IngestSummary:
 
 
 def find_mocap_inputs(src_dir: Path) -> list[str]:
-    """Relative posix paths of the BVH files under `src_dir`, plus unreadable directories."""
+    """Relative posix paths of the BVH files under `src_dir`, plus unreadable directories.
+
+    Directories whose names start with `_` or `.` are skipped.
+    """
     if not src_dir.is_dir():
         raise IngestError(f"{src_dir}: not a readable directory")
     if not os.access(src_dir, os.R_OK | os.X_OK):
@@ -88,7 +91,9 @@ def find_mocap_inputs(src_dir: Path) -> list[str]:
         relative = Path(error.filename).relative_to(src_dir).as_posix()
         found.append(relative + UNREADABLE_DIR_SUFFIX)
 
-    for directory, _subdirs, files in os.walk(src_dir, onerror=record_unreadable):
+    for directory, subdirs, files in os.walk(src_dir, onerror=record_unreadable):
+        # `_meta`, `.git` and the like hold metadata (e.g. m21's T-pose file), not clips.
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(("_", ".")))
         for name in files:
             if name.lower().endswith(".bvh"):
                 found.append((Path(directory) / name).relative_to(src_dir).as_posix())
@@ -127,6 +132,8 @@ class MocapIngester:
         if relative.endswith(UNREADABLE_DIR_SUFFIX):
             os.listdir(self.src_dir / relative)  # raises the OSError that names the reason
             raise IngestError(f"{self.src_dir / relative}: directory became readable mid-run")
+        if not (self.src_dir / relative).is_file():
+            raise IngestError(f"{self.src_dir / relative}: file missing or not a regular file")
         labels = self.labels_for(relative)
         clip_id = make_clip_id("mocap", self.config.dataset_name, relative)
         split = assign_split(

@@ -121,6 +121,7 @@ class JsonIndexLabels:
         for key in ("style", "content"):
             if getattr(from_name, key) != getattr(labels, key):
                 raise LabelError(
-                    f"{bvh_path}: contradictory labels, the JSON says {key} "
-                    f"'{getattr(labels, key)}' but the file name says '{getattr(from_name, key)}'"
+                    f"{bvh_path.with_suffix('.json')}: contradictory labels, it says {key} "
+                    f"'{getattr(labels, key)}' but the file name {bvh_path.name} says "
+                    f"'{getattr(from_name, key)}'"
                 )
