@@ -79,6 +79,18 @@ FAILURES_SCHEMA = pa.schema(
 SCHEMAS: dict[str, pa.Schema] = {CLIPS_TABLE: CLIPS_SCHEMA, FAILURES_TABLE: FAILURES_SCHEMA}
 
 
+def parquet_write_options(table: str) -> dict[str, object]:
+    """Encodings per column: dictionaries for label strings only, byte-stream-split for the
+    float arrays (measured on Bandai clip shards: 47 % smaller files, 4x faster writes, and
+    slightly faster reads than pyarrow's defaults, see docs/BENCHMARKS.md)."""
+    schema = SCHEMAS[table]
+    strings = [field.name for field in schema if field.type == pa.string()]
+    floats = [f"{field.name}.list.element.list.element" for field in _CLIP_ARRAY_FIELDS]
+    if table != CLIPS_TABLE:
+        return {"compression": "zstd", "use_dictionary": strings}
+    return {"compression": "zstd", "use_dictionary": strings, "use_byte_stream_split": floats}
+
+
 def check_schema_metadata(metadata: dict[bytes, bytes] | None, table: str, where: str) -> None:
     """Refuse a file whose metadata names another table, an unknown version or skeleton."""
     metadata = metadata or {}

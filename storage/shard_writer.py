@@ -33,6 +33,7 @@ from storage.schema import (
     SCHEMA_VERSIONS,
     clips_to_table,
     failures_to_table,
+    parquet_write_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,8 +85,8 @@ def _write_table_atomically(location: Location, table: pa.Table, directory: str,
         table,
         temp_path,
         filesystem=location.filesystem,
-        compression="zstd",
         row_group_size=ROW_GROUP_CLIPS,
+        **parquet_write_options(directory),
     )
     location.filesystem.move(temp_path, final_path)
     return location.file_size(final_path)
