@@ -2,18 +2,25 @@
 # storage; `make test` lints and runs the tests. Both install first, once per dependency change.
 PYTHON ?= python3.11
 VENV ?= .venv
+BLENDER_VENV ?= .venv-blender
 STYLEMOTION_DATA ?= $(abspath $(CURDIR)/../shared/data)
 DEMO_OUT ?= out/demo
 BIN := $(VENV)/bin
-export STYLEMOTION_DATA PYTHON VENV
+export STYLEMOTION_DATA PYTHON VENV BLENDER_VENV
 
-.PHONY: install demo test lint clean-demo
+.PHONY: install blender demo test lint clean-demo
 
 $(VENV)/.installed: pyproject.toml scripts/install.sh
 	./scripts/install.sh
 	touch $@
 
 install: $(VENV)/.installed
+
+$(BLENDER_VENV)/.installed: scripts/install_blender.sh
+	./scripts/install_blender.sh
+	touch $@
+
+blender: $(BLENDER_VENV)/.installed
 
 demo: install
 	$(BIN)/stylemotion ingest-mocap $(STYLEMOTION_DATA)/motion/bandai_namco_1 --out $(DEMO_OUT)/dataset \
@@ -27,8 +34,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest -q
+test: lint blender
+	BLENDER_PYTHON=$(abspath $(BLENDER_VENV))/bin/python $(BIN)/pytest -q
 
 clean-demo:
 	rm -rf $(DEMO_OUT)
