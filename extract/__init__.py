@@ -1,0 +1,1 @@
+"""Extraction stages: crawl, ffmpeg, pose, canonicalisation, mocap import, rendering."""
