@@ -49,9 +49,8 @@ def test_package_imports_follow_design_rules(package: str) -> None:
             if name in sys.stdlib_module_names or name == package or name == "__future__":
                 continue
             allowed = ALLOWED_THIRD_PARTY[package]
-            if name in FORBIDDEN[package] or (
-                allowed is not None and name not in allowed and name not in PACKAGES
-            ) or name in PACKAGES and name in FORBIDDEN[package]:
+            outside_allow_list = allowed is not None and name not in allowed | set(PACKAGES)
+            if name in FORBIDDEN[package] or outside_allow_list:
                 violations.append(f"{module.relative_to(REPO_ROOT)} imports {name}")
     assert not violations, "import rule violations:\n" + "\n".join(violations)
 
