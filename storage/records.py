@@ -134,20 +134,31 @@ class FailureRecord:
 
 @dataclass(frozen=True)
 class ShardStats:
-    """Done-marker of a shard: written last, after the shard's files are in place."""
+    """Done-marker of a shard: written last, after every table file of the shard is in place.
+
+    `rows` maps each table the shard wrote (e.g. clips, failures) to its row count;
+    `num_frames` counts the motion frames in it (clips or pose tracks).
+    """
 
     shard_id: str
-    table: str
-    schema_version: int
+    rows: dict[str, int]
+    schema_versions: dict[str, int]
     num_inputs: int
-    num_clips: int
     num_frames: int
-    num_failures: int
     bytes_written: int
     inputs: tuple[str, ...]
     written_at: str = field(default_factory=utc_now_iso)
 
     def __post_init__(self) -> None:
-        for name in ("num_inputs", "num_clips", "num_frames", "num_failures", "bytes_written"):
-            if getattr(self, name) < 0:
-                raise RecordError(f"ShardStats.{name} is negative")
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        counts = [self.num_inputs, self.num_frames, self.bytes_written, *self.rows.values()]
+        if min(counts) < 0:
+            raise RecordError(f"ShardStats of {self.shard_id} holds a negative count")
+
+    @property
+    def num_clips(self) -> int:
+        return self.rows.get("clips", 0)
+
+    @property
+    def num_failures(self) -> int:
+        return self.rows.get("failures", 0)

@@ -22,15 +22,14 @@ from storage.filesystem import Location, open_location
 from storage.records import FailureRecord, MotionClip, ShardStats
 from storage.schema import (
     CLIP_LABEL_COLUMNS,
-    CLIPS_SCHEMA,
     CLIPS_TABLE,
-    FAILURES_SCHEMA,
     FAILURES_TABLE,
     check_schema_metadata,
     table_to_clips,
     table_to_failures,
 )
 from storage.shard_writer import DONE_DIR, TEMP_PREFIX
+from storage.tables import TABLE_SCHEMAS
 
 FilterValue = str | Iterable[str] | None
 
@@ -66,10 +65,17 @@ class ShardReader:
     def __init__(self, root: str | Location) -> None:
         self.location = root if isinstance(root, Location) else open_location(root)
 
-    def shard_ids(self) -> list[str]:
-        markers = self.location.list_files(self.location.join(DONE_DIR), suffix=".json")
-        names = [path.rsplit("/", 1)[-1] for path in markers]
-        return [name[: -len(".json")] for name in names if not name.startswith(TEMP_PREFIX)]
+    def shard_ids(self, table: str | None = None) -> list[str]:
+        """Finished shards, all of them or those that wrote `table`."""
+        done = self._names(DONE_DIR, ".json")
+        if table is None:
+            return done
+        return sorted(set(done) & set(self._names(table, ".parquet")))
+
+    def _names(self, directory: str, suffix: str) -> list[str]:
+        paths = self.location.list_files(self.location.join(directory), suffix=suffix)
+        names = [path.rsplit("/", 1)[-1] for path in paths]
+        return [name[: -len(suffix)] for name in names if not name.startswith(TEMP_PREFIX)]
 
     def stats(self) -> list[ShardStats]:
         stats = []
@@ -79,11 +85,14 @@ class ShardReader:
             stats.append(ShardStats(**payload))
         return stats
 
-    def _dataset(self, table: str) -> ds.Dataset:
-        paths = [self.location.join(table, f"{s}.parquet") for s in self.shard_ids()]
-        schema = CLIPS_SCHEMA if table == CLIPS_TABLE else FAILURES_SCHEMA
+    def dataset(self, table: str) -> ds.Dataset:
+        """A pyarrow dataset over the finished shards of `table`, schema versions checked."""
+        paths = [self.location.join(table, f"{s}.parquet") for s in self.shard_ids(table)]
         dataset = ds.dataset(
-            paths, schema=schema, format="parquet", filesystem=self.location.filesystem
+            paths,
+            schema=TABLE_SCHEMAS[table],
+            format="parquet",
+            filesystem=self.location.filesystem,
         )
         for fragment in dataset.get_fragments():
             check_schema_metadata(fragment.physical_schema.metadata, table, fragment.path)
@@ -94,7 +103,7 @@ class ShardReader:
     ) -> Iterator[MotionClip]:
         """Stream the clips that match `where`, `batch_size` clips in memory at a time."""
         expression = where.expression() if where else None
-        scanner = self._dataset(CLIPS_TABLE).scanner(filter=expression, batch_size=batch_size)
+        scanner = self.dataset(CLIPS_TABLE).scanner(filter=expression, batch_size=batch_size)
         for batch in scanner.to_batches():
             if batch.num_rows:
                 yield from table_to_clips(batch)
@@ -102,7 +111,7 @@ class ShardReader:
     def labels(self, where: ClipFilter | None = None) -> pa.Table:
         """The label columns (no arrays) of the matching clips, as one small table."""
         expression = where.expression() if where else None
-        return self._dataset(CLIPS_TABLE).to_table(
+        return self.dataset(CLIPS_TABLE).to_table(
             columns=list(CLIP_LABEL_COLUMNS), filter=expression
         )
 
@@ -114,4 +123,4 @@ class ShardReader:
         )
 
     def failures(self) -> list[FailureRecord]:
-        return table_to_failures(self._dataset(FAILURES_TABLE).to_table())
+        return table_to_failures(self.dataset(FAILURES_TABLE).to_table())

@@ -1,13 +1,14 @@
 """Writing shards so that no reader ever sees half of one, and re-runs redo only what is missing.
 
-Layout under a dataset root:
+Layout under a dataset root: one directory per table (`storage.tables.TABLE_SCHEMAS`), e.g.
 
     clips/<shard_id>.parquet       MotionClip rows (CLIPS_SCHEMA), zstd
     failures/<shard_id>.parquet    FailureRecord rows (FAILURES_SCHEMA)
     _done/<shard_id>.json          ShardStats: the done-marker, written last
 
-Each file is written under a temporary name (`.tmp-<shard_id>-<random>`), closed, then renamed;
-only after both tables are in place is the done-marker written (also temp + rename). A shard
+A shard writes one or more tables (a pose shard: poses + failures). Each file is written under
+a temporary name (`.tmp-<shard_id>-<random>`), closed, then renamed; only after all of the
+shard's tables are in place is the done-marker written (also temp + rename). A shard
 without a marker does not exist for readers and is redone by the next run. Shard ids come from
 the sorted inputs (`plan_shards`), so the same inputs always give the same shards and a re-run
 skips the finished ones. Correctness never depends on an orchestrator's cache.
@@ -19,7 +20,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import pyarrow as pa
@@ -33,8 +34,8 @@ from storage.schema import (
     SCHEMA_VERSIONS,
     clips_to_table,
     failures_to_table,
-    parquet_write_options,
 )
+from storage.tables import TABLE_SCHEMAS, parquet_write_options
 
 logger = logging.getLogger(__name__)
 
@@ -101,38 +102,46 @@ def _write_done_marker(location: Location, stats: ShardStats) -> None:
     location.filesystem.move(temp_path, final_path)
 
 
+def write_table_shard(
+    location: Location, plan: ShardPlan, tables: Mapping[str, pa.Table], num_frames: int
+) -> ShardStats:
+    """Write every table of one shard atomically, then its done-marker; return the stats."""
+    remove_shard_temporaries(location, plan.shard_id, tables)
+    name = f"{plan.shard_id}.parquet"
+    bytes_written = sum(
+        _write_table_atomically(location, table, table_name, name)
+        for table_name, table in tables.items()
+    )
+    stats = ShardStats(
+        shard_id=plan.shard_id,
+        rows={table_name: table.num_rows for table_name, table in tables.items()},
+        schema_versions={table_name: SCHEMA_VERSIONS[table_name] for table_name in tables},
+        num_inputs=len(plan.inputs),
+        num_frames=num_frames,
+        bytes_written=bytes_written,
+        inputs=plan.inputs,
+    )
+    _write_done_marker(location, stats)
+    logger.info("shard %s done: %s", plan.shard_id, stats.rows)
+    return stats
+
+
 def write_shard(
     location: Location,
     plan: ShardPlan,
     clips: Sequence[MotionClip],
     failures: Sequence[FailureRecord],
 ) -> ShardStats:
-    """Write one shard's clips and failures, then its done-marker; return the marker's stats."""
-    remove_shard_temporaries(location, plan.shard_id)
-    name = f"{plan.shard_id}.parquet"
-    bytes_written = _write_table_atomically(location, clips_to_table(clips), CLIPS_TABLE, name)
-    bytes_written += _write_table_atomically(
-        location, failures_to_table(failures), FAILURES_TABLE, name
-    )
-    stats = ShardStats(
-        shard_id=plan.shard_id,
-        table=CLIPS_TABLE,
-        schema_version=SCHEMA_VERSIONS[CLIPS_TABLE],
-        num_inputs=len(plan.inputs),
-        num_clips=len(clips),
-        num_frames=sum(clip.num_frames for clip in clips),
-        num_failures=len(failures),
-        bytes_written=bytes_written,
-        inputs=plan.inputs,
-    )
-    _write_done_marker(location, stats)
-    logger.info("shard %s done: %d clips, %d failures", plan.shard_id, len(clips), len(failures))
-    return stats
+    """Write one shard of clips and the failures met making them."""
+    tables = {CLIPS_TABLE: clips_to_table(clips), FAILURES_TABLE: failures_to_table(failures)}
+    return write_table_shard(location, plan, tables, sum(clip.num_frames for clip in clips))
 
 
-def remove_shard_temporaries(location: Location, shard_id: str) -> None:
+def remove_shard_temporaries(
+    location: Location, shard_id: str, tables: Iterable[str] = TABLE_SCHEMAS
+) -> None:
     """Delete leftovers of an interrupted write of this shard (temporary files only)."""
-    for directory in (CLIPS_TABLE, FAILURES_TABLE, DONE_DIR):
+    for directory in (*tables, DONE_DIR):
         for path in location.list_files(location.join(directory)):
             if path.rsplit("/", 1)[-1].startswith(f"{TEMP_PREFIX}{shard_id}"):
                 location.filesystem.delete_file(path)
@@ -143,7 +152,7 @@ def remove_shard(location: Location, shard_id: str) -> None:
     marker = done_marker_path(location, shard_id)
     if location.exists(marker):
         location.filesystem.delete_file(marker)
-    for directory in (CLIPS_TABLE, FAILURES_TABLE):
+    for directory in TABLE_SCHEMAS:
         path = location.join(directory, f"{shard_id}.parquet")
         if location.exists(path):
             location.filesystem.delete_file(path)
