@@ -25,6 +25,11 @@ class SourceKind(StrEnum):
     MOCAP = "mocap"
 
 
+class TrajectorySource(StrEnum):
+    MEASURED = "measured"  # motion capture: the root really moved like this
+    ESTIMATED = "estimated-static-camera"  # video: from image-space hip motion and body scale
+
+
 class Split(StrEnum):
     TRAIN = "train"
     VAL = "val"
@@ -67,6 +72,7 @@ class MotionClip:
     positions: (T, J, 3) float32, world frame, metres, y up.
     confidence: (T, J) float32 in [0, 1]; 1 for motion capture.
     root_trajectory: (T, 3) float32, pelvis ground position x, z and heading yaw (radians, 0 = +z).
+    trajectory_source: whether the global root motion was measured (mocap) or estimated (video).
     """
 
     clip_id: str
@@ -87,6 +93,7 @@ class MotionClip:
     track_index: int = 0
     start_time_s: float = 0.0
     scene_label: str | None = None
+    trajectory_source: TrajectorySource = TrajectorySource.MEASURED
 
     def __post_init__(self) -> None:
         if not self.clip_id:
@@ -103,6 +110,7 @@ class MotionClip:
             raise RecordError(f"fps must be positive and finite, got {self.fps}")
         object.__setattr__(self, "source_kind", SourceKind(self.source_kind))
         object.__setattr__(self, "split", Split(self.split))
+        object.__setattr__(self, "trajectory_source", TrajectorySource(self.trajectory_source))
         if self.track_index < 0:
             raise RecordError(f"track_index must be >= 0, got {self.track_index}")
 

@@ -60,6 +60,7 @@ _CLIP_LABEL_FIELDS = [
     pa.field("track_index", pa.int32(), nullable=False),
     pa.field("start_time_s", pa.float64(), nullable=False),
     pa.field("scene_label", pa.string()),
+    pa.field("trajectory_source", pa.string(), nullable=False),
 ]
 _CLIP_ARRAY_FIELDS = [
     pa.field("positions", frames_of(NUM_JOINTS * 3), nullable=False),
