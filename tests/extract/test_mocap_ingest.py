@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,3 +155,26 @@ def test_kill_mid_ingest_and_resume_gives_the_uninterrupted_result(
     subprocess.run(_ingest_command(source, killed), check=True, capture_output=True)
     assert _fingerprint(killed) == _fingerprint(reference)
     assert not list(killed.rglob(".tmp-*"))
+
+
+def test_unreadable_subdirectory_is_recorded(m21_dir: Path) -> None:
+    """A real permission failure: as root the ingest runs as `nobody` (setpriv), else as is."""
+    base = Path(tempfile.mkdtemp(prefix="stylemotion-perm-"))
+    try:
+        (base / "src" / "locked").mkdir(parents=True)
+        shutil.copy(m21_dir / "content" / "walk.bvh", base / "src" / "walk.bvh")
+        shutil.copy(m21_dir / "content" / "hop.bvh", base / "src" / "locked" / "hop.bvh")
+        (base / "src" / "locked").chmod(0)
+        base.chmod(0o777)
+        command = _ingest_command(base / "src", base / "out")
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        subprocess.run(command, check=True, capture_output=True, cwd=base, timeout=120)
+        reader = ShardReader(base / "out")
+        assert [c.source_uri.rsplit("/", 1)[-1] for c in reader.iter_clips()] == ["walk.bvh"]
+        [failure] = reader.failures()
+        assert failure.error_kind == "PermissionError" and "locked" in failure.message
+        assert "Permission denied" in failure.message
+    finally:
+        (base / "src" / "locked").chmod(0o755)
+        shutil.rmtree(base)
