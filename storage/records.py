@@ -73,6 +73,8 @@ class MotionClip:
     confidence: (T, J) float32 in [0, 1]; 1 for motion capture.
     root_trajectory: (T, 3) float32, pelvis ground position x, z and heading yaw (radians, 0 = +z).
     trajectory_source: whether the global root motion was measured (mocap) or estimated (video).
+    video_id, pose_track_id: for video clips, the videos-table row and poses-table track they
+    were derived from (None for mocap).
     """
 
     clip_id: str
@@ -94,6 +96,8 @@ class MotionClip:
     start_time_s: float = 0.0
     scene_label: str | None = None
     trajectory_source: TrajectorySource = TrajectorySource.MEASURED
+    video_id: str | None = None
+    pose_track_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.clip_id:

@@ -61,6 +61,8 @@ _CLIP_LABEL_FIELDS = [
     pa.field("start_time_s", pa.float64(), nullable=False),
     pa.field("scene_label", pa.string()),
     pa.field("trajectory_source", pa.string(), nullable=False),
+    pa.field("video_id", pa.string()),
+    pa.field("pose_track_id", pa.string()),
 ]
 _CLIP_ARRAY_FIELDS = [
     pa.field("positions", frames_of(NUM_JOINTS * 3), nullable=False),
