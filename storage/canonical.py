@@ -57,13 +57,29 @@ def floor_height(positions: np.ndarray, percentile: float = 2.0) -> float:
     return float(np.percentile(feet_heights, percentile))
 
 
-def place_in_canonical_frame(positions: np.ndarray, put_on_floor: bool = True) -> np.ndarray:
-    """Rotate and translate positions `(T, J, 3)` so frame 0 faces +z above the origin.
+FACING_WINDOW_FRAMES = 15  # half a second at 30 fps
 
-    The floor (see `floor_height`) moves to y = 0 unless `put_on_floor` is False (video clips
-    whose vertical placement is estimated elsewhere).
+
+def initial_yaw(positions: np.ndarray, window: int = FACING_WINDOW_FRAMES) -> float:
+    """Heading at the start of a clip: the circular mean over its first `window` frames.
+
+    One frame is too noisy for video-derived poses (a few degrees of depth noise in the hip and
+    shoulder lines); half a second of a mocap clip barely turns.
     """
-    first_yaw = float(facing_yaw(positions[:1])[0])
+    forward = facing_directions(positions[:window]).mean(axis=0)  # (2,) as (x, z)
+    if np.linalg.norm(forward) < 1e-8:
+        forward = facing_directions(positions[:1])[0]
+    return float(np.arctan2(forward[0], forward[1]))
+
+
+def place_in_canonical_frame(positions: np.ndarray, put_on_floor: bool = True) -> np.ndarray:
+    """Rotate and translate positions `(T, J, 3)` so the clip starts facing +z above the origin.
+
+    The start heading is `initial_yaw`; the pelvis of frame 0 moves above the origin. The floor
+    (see `floor_height`) moves to y = 0 unless `put_on_floor` is False (video clips whose
+    vertical placement is estimated elsewhere).
+    """
+    first_yaw = initial_yaw(positions)
     rotation = rotation_about_y(-first_yaw)
     rotated = positions @ rotation.T  # (T, J, 3)
     offset = np.array([rotated[0, _PELVIS, 0], 0.0, rotated[0, _PELVIS, 2]])

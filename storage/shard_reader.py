@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from storage.filesystem import Location, open_location
 from storage.records import FailureRecord, MotionClip, ShardStats
@@ -97,6 +98,15 @@ class ShardReader:
         for fragment in dataset.get_fragments():
             check_schema_metadata(fragment.physical_schema.metadata, table, fragment.path)
         return dataset
+
+    def read_shard(self, table: str, shard_id: str) -> pa.Table:
+        """One finished shard's `table`, schema version checked."""
+        if shard_id not in self.shard_ids(table):
+            raise KeyError(f"no finished '{table}' shard {shard_id} in {self.location.uri}")
+        path = self.location.join(table, f"{shard_id}.parquet")
+        parquet = pq.ParquetFile(path, filesystem=self.location.filesystem)
+        check_schema_metadata(parquet.schema_arrow.metadata, table, path)
+        return parquet.read()
 
     def iter_clips(
         self, where: ClipFilter | None = None, batch_size: int = 32
