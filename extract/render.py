@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +66,7 @@ GRID_RADIUS_M = 6  # grid lines drawn this far around the target, fading out tow
 CONTACT_HEADER_PX = 36
 _SUBPIXEL_SHIFT = 4  # cv2 drawing with 4 fractional bits: smooth motion at sub-pixel speeds
 _SUBPIXEL_SCALE = 1 << _SUBPIXEL_SHIFT
-_JOINT_COLORS = tuple(
+JOINT_COLORS_BGR: tuple[Color, ...] = tuple(
     next(PART_COLORS_BGR[part] for part, names in BODY_PARTS.items() if name in names)
     for name in JOINT_NAMES
 )
@@ -188,12 +188,12 @@ def _draw_skeleton(canvas: np.ndarray, camera: Camera, joints: np.ndarray) -> No
     _draw_segments(canvas, camera, shadow[_BONE_PARENTS], shadow[_BONE_CHILDREN], colors, thickness)
     depth = camera.to_camera(joints)[:, 2]  # (J,)
     pixels = _to_fixed_point(camera.project(joints))  # (J, 2)
-    _draw_joint(canvas, pixels[_PELVIS], _JOINT_COLORS[_PELVIS], joint_radius)
+    _draw_joint(canvas, pixels[_PELVIS], JOINT_COLORS_BGR[_PELVIS], joint_radius)
     bone_depth = (depth[_BONE_CHILDREN] + depth[_BONE_PARENTS]) / 2.0
     for bone in np.argsort(-bone_depth, kind="stable"):
         child, parent = _BONE_CHILDREN[bone], _BONE_PARENTS[bone]
-        _line(canvas, pixels[parent], pixels[child], _JOINT_COLORS[child], bone_thickness)
-        _draw_joint(canvas, pixels[child], _JOINT_COLORS[child], joint_radius)
+        _line(canvas, pixels[parent], pixels[child], JOINT_COLORS_BGR[child], bone_thickness)
+        _draw_joint(canvas, pixels[child], JOINT_COLORS_BGR[child], joint_radius)
 
 
 def _draw_joint(canvas: np.ndarray, pixel: np.ndarray, color: Color, radius: int) -> None:
@@ -317,25 +317,43 @@ def render_skeleton_video(
     """
     panels = tuple(panels)
     num_frames = _check_inputs(panels, fps, size)
+    frames = _iter_frames(panels, fps, size)
+    return write_video(
+        frames, num_frames, fps, size, out_path, show_progress=show_progress, crf=crf
+    )
+
+
+def write_video(
+    frames: Iterable[np.ndarray],
+    num_frames: int,
+    fps: float,
+    size: tuple[int, int],
+    out_path: Path,
+    *,
+    show_progress: bool = False,
+    crf: int = 20,
+) -> RenderResult:
+    """Encode BGR frames `(H, W, 3)` to an H.264 mp4 under a temporary name, then rename it."""
     require_ffmpeg()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
     started = time.perf_counter()
     writer = FfmpegVideoWriter(partial, size, fps, crf)
+    written = 0
     try:
-        frames = _iter_frames(panels, fps, size)
         for frame in tqdm(frames, total=num_frames, disable=not show_progress, unit="frame"):
             writer.write(frame)
+            written += 1
         writer.close()
     except BaseException:
         writer.abort()
         partial.unlink(missing_ok=True)
         raise
     partial.replace(out_path)
-    rate = num_frames / max(time.perf_counter() - started, 1e-9)
-    logger.info("rendered %d frames to %s at %.0f frames/s", num_frames, out_path, rate)
-    return RenderResult(out_path, num_frames, float(fps), size[0], size[1])
+    rate = written / max(time.perf_counter() - started, 1e-9)
+    logger.info("rendered %d frames to %s at %.0f frames/s", written, out_path, rate)
+    return RenderResult(out_path, written, float(fps), size[0], size[1])
 
 
 def render_contact_sheet(

@@ -114,7 +114,7 @@ def frames_array(arrays: Sequence[np.ndarray], width: int) -> pa.ListArray:
     """Concatenate per-clip `(T_i, ...)` arrays into list<fixed_size_list<float32, width>>."""
     lengths = np.array([len(array) for array in arrays], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    flat = np.concatenate([np.asarray(a, np.float32).reshape(-1) for a in arrays])
+    flat = np.concatenate([np.asarray(a, np.float32).reshape(-1) for a in arrays] or [[]])
     frames = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), width)
     return pa.ListArray.from_arrays(pa.array(offsets), frames)
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import pyarrow.compute as pc
 
+from storage.schema import CLIPS_TABLE, POSES_TABLE, VIDEOS_TABLE
 from storage.shard_reader import ShardReader
+from storage.skeleton import CANONICAL_FPS
 
 
 @dataclass(frozen=True)
@@ -80,4 +82,71 @@ def format_summary(summary: DatasetSummary) -> str:
     ):
         lines.append(f"{title} ({len(counts)}):")
         lines.extend(f"  {name:<24} {count}" for name, count in counts.items())
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class VideoSummary:
+    """The video path in numbers: what the crawl fetched, what pose and cleaning made of it."""
+
+    videos: int
+    videos_ok: int
+    videos_failed_by_kind: dict[str, int]
+    pose_failed_by_kind: dict[str, int]
+    segments_dropped_by_kind: dict[str, int]
+    tracks: int
+    pose_frames: int
+    clips: int
+    clip_frames: int
+    clip_minutes: float
+
+
+def _video_rows(reader: ShardReader) -> list[dict]:
+    if not reader.shard_ids(VIDEOS_TABLE):
+        return []
+    return reader.dataset(VIDEOS_TABLE).to_table(columns=["status", "error_kind"]).to_pylist()
+
+
+def summarise_videos(reader: ShardReader) -> VideoSummary:
+    """Counts over the videos, poses and video-derived clips tables of a dataset root."""
+    rows = _video_rows(reader)
+    failures = reader.failures()
+    poses = (
+        reader.dataset(POSES_TABLE).to_table(columns=["num_frames"])
+        if reader.shard_ids(POSES_TABLE)
+        else None
+    )
+    clips = reader.labels() if reader.shard_ids(CLIPS_TABLE) else None
+    if clips is not None:
+        clips = clips.filter(pc.field("source_kind") == "video")
+    clip_frames = int(pc.sum(clips["num_frames"]).as_py() or 0) if clips is not None else 0
+    return VideoSummary(
+        videos=len(rows),
+        videos_ok=sum(row["status"] == "ok" for row in rows),
+        videos_failed_by_kind=_counts([r["error_kind"] for r in rows if r["status"] != "ok"]),
+        pose_failed_by_kind=_counts([f.error_kind for f in failures if f.stage == "pose"]),
+        segments_dropped_by_kind=_counts(
+            [f.error_kind for f in failures if f.stage == "canonicalise"]
+        ),
+        tracks=poses.num_rows if poses is not None else 0,
+        pose_frames=int(pc.sum(poses["num_frames"]).as_py() or 0) if poses is not None else 0,
+        clips=clips.num_rows if clips is not None else 0,
+        clip_frames=clip_frames,
+        clip_minutes=round(clip_frames / CANONICAL_FPS / 60.0, 2),
+    )
+
+
+def format_video_summary(summary: VideoSummary) -> str:
+    lines = [
+        f"videos: {summary.videos} seen, {summary.videos_ok} fetched",
+        f"pose: {summary.tracks} tracks, {summary.pose_frames} frames",
+        f"clips: {summary.clips}, {summary.clip_frames} frames, {summary.clip_minutes} minutes",
+    ]
+    for title, counts in (
+        ("videos failed (crawl)", summary.videos_failed_by_kind),
+        ("videos failed (pose)", summary.pose_failed_by_kind),
+        ("segments dropped (cleaning)", summary.segments_dropped_by_kind),
+    ):
+        lines.append(f"{title}: {sum(counts.values())}")
+        lines.extend(f"  {kind:<24} {count}" for kind, count in counts.items())
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,14 @@ def bandai_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def m21_dir(shared_data: Path) -> Path:
     return shared_data / "motion" / "semi_mst_m21"
+
+
+@pytest.fixture(scope="session")
+def pose_model(shared_data: Path) -> Iterator[Path]:
+    """The offline pose model beside the sample data, set as STYLEMOTION_POSE_MODEL."""
+    path = shared_data.parent / "models" / "pose_landmarker_full.task"
+    if not path.is_file():
+        pytest.fail(f"{path} missing: the pose model must sit in ../shared/models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLEMOTION_POSE_MODEL", str(path))
+        yield path

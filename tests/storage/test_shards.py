@@ -136,3 +136,10 @@ def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
     pq.write_table(table.replace_schema_metadata(metadata), path)
     with pytest.raises(SchemaVersionError, match="version 99"):
         list(ShardReader(tmp_path).iter_clips())
+
+
+def test_a_shard_of_only_failures(tmp_path: Path) -> None:
+    failure = FailureRecord("file:///x.mp4", "unit", "pose", "NotAVideo", "x.mp4: no video stream")
+    write_shard(open_location(tmp_path), ShardPlan("only-failures", ("x",)), [], [failure])
+    reader = ShardReader(tmp_path)
+    assert list(reader.iter_clips()) == [] and reader.failures() == [failure]

@@ -1,0 +1,207 @@
+"""Frame-to-frame association of MediaPipe pose detections into per-person tracks, within a shot.
+
+Owns the rule "a track never splices two people": MediaPipe returns an unordered list of up to
+`num_poses` poses per frame, and in VIDEO mode it may silently re-detect a different person
+after losing one. `PoseTracker` links each frame's detections to the live tracks by Hungarian
+assignment on a cost mixing the image-space distance of the hip/shoulder centre, in units of
+body size, and one minus the box IoU. A pair is allowed only when the centre moved at most
+`jitter + max_speed x elapsed time` body sizes (capped at `max_jump`) and the body size changed
+by at most `size_jitter + size_rate x elapsed time` (at most doubled); a detection with no
+allowed track starts a new one, and a track not seen for `max_gap_s` is closed. Two detections
+of one frame that overlap almost entirely are one person found twice (MediaPipe does that with
+num_poses > 1) and only the more visible is kept. Sizes and distances are in pixels
+(normalised landmarks times the frame size), so a non-square frame does not stretch them.
+Known gap: when two people cross, MediaPipe's own landmark tracking can slide from one to the
+other over several frames, each step small (vtest.avi frames 555-575, video.avi frames 84-90);
+the size gate cuts the track where the "chimera" pose spanning both people snaps back onto one
+(vtest frame 575), but the chimera frames before it stay on the first person's track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from storage.joint_maps import MEDIAPIPE_LANDMARK_NAMES
+
+_TRUNK = [
+    MEDIAPIPE_LANDMARK_NAMES.index(name)
+    for name in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+]
+_NOT_ALLOWED = 1e9  # cost of a gated pair; linear_sum_assignment needs finite entries
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Gates of the association (body sizes, seconds); see the module docstring."""
+
+    max_speed: float = 3.0  # body sizes per second: a sprint is about 3
+    jitter: float = 0.2  # body sizes allowed on top, for landmark noise between frames
+    max_jump: float = 1.0  # cap on the allowed move however long the gap
+    size_jitter: float = 0.3  # allowed relative change of body size between frames,
+    size_rate: float = 1.0  # plus this much per second, at most doubling
+    max_gap_s: float = 1.0
+    iou_weight: float = 1.0
+    duplicate_iou: float = 0.5  # two detections overlapping this much and
+    duplicate_distance: float = 0.25  # this close (body sizes) are one person found twice
+
+
+@dataclass(frozen=True, eq=False)
+class PoseDetection:
+    """One person in one frame: MediaPipe's raw arrays plus pixel-space summaries.
+
+    world_landmarks, image_landmarks: (33, 3) float32; visibility, presence: (33,) float32;
+    centre: (2,) pixels (mean of hips and shoulders); box: (4,) x0, y0, x1, y1 pixels of all
+    33 landmarks; size: the box's longer side in pixels.
+    """
+
+    world_landmarks: np.ndarray
+    image_landmarks: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    centre: np.ndarray
+    box: np.ndarray
+    size: float
+
+    @classmethod
+    def from_landmarks(
+        cls,
+        world_landmarks: np.ndarray,
+        image_landmarks: np.ndarray,
+        visibility: np.ndarray,
+        presence: np.ndarray,
+        frame_size: tuple[int, int],
+    ) -> PoseDetection:
+        """Build from raw arrays; `frame_size` is (width, height) of the analysed frame."""
+        pixels = image_landmarks[:, :2] * np.asarray(frame_size, np.float32)  # (33, 2)
+        box = np.concatenate([pixels.min(axis=0), pixels.max(axis=0)])  # (4,)
+        size = float(max(box[2] - box[0], box[3] - box[1], 1.0))
+        return cls(
+            world_landmarks=world_landmarks,
+            image_landmarks=image_landmarks,
+            visibility=visibility,
+            presence=presence,
+            centre=pixels[_TRUNK].mean(axis=0),  # (2,)
+            box=box,
+            size=size,
+        )
+
+
+def box_iou(first: np.ndarray, second: np.ndarray) -> float:
+    """Intersection over union of two (4,) x0, y0, x1, y1 boxes."""
+    overlap = np.minimum(first[2:], second[2:]) - np.maximum(first[:2], second[:2])  # (2,)
+    intersection = float(np.prod(np.clip(overlap, 0.0, None)))
+    union = float(np.prod(first[2:] - first[:2]) + np.prod(second[2:] - second[:2]))
+    return intersection / max(union - intersection, 1e-9)
+
+
+@dataclass(eq=False)
+class TrackBuilder:
+    """The detections of one person so far, in frame order."""
+
+    frame_indices: list[int] = field(default_factory=list)
+    detections: list[PoseDetection] = field(default_factory=list)
+    prominence: float = 0.0  # sum over detections of size / frame diagonal
+
+    @property
+    def last_frame(self) -> int:
+        return self.frame_indices[-1]
+
+    @property
+    def num_detections(self) -> int:
+        return len(self.detections)
+
+    def add(self, frame_index: int, detection: PoseDetection, frame_diagonal: float) -> None:
+        self.frame_indices.append(frame_index)
+        self.detections.append(detection)
+        self.prominence += detection.size / frame_diagonal
+
+    def stack(self) -> dict[str, np.ndarray]:
+        """Arrays from the first to the last detection, zeros where not detected.
+
+        world_landmarks, image_landmarks: (T, 33, 3); visibility, presence: (T, 33); detected:
+        (T,) bool, with T = last_frame - first_frame + 1.
+        """
+        num_frames = self.last_frame - self.frame_indices[0] + 1
+        num_landmarks = len(MEDIAPIPE_LANDMARK_NAMES)
+        arrays = {
+            "world_landmarks": np.zeros((num_frames, num_landmarks, 3), np.float32),
+            "image_landmarks": np.zeros((num_frames, num_landmarks, 3), np.float32),
+            "visibility": np.zeros((num_frames, num_landmarks), np.float32),
+            "presence": np.zeros((num_frames, num_landmarks), np.float32),
+        }
+        detected = np.zeros(num_frames, bool)
+        for frame_index, detection in zip(self.frame_indices, self.detections, strict=True):
+            row = frame_index - self.frame_indices[0]
+            detected[row] = True
+            for name, array in arrays.items():
+                array[row] = getattr(detection, name)
+        return arrays | {"detected": detected}
+
+
+class PoseTracker:
+    """Associates each frame's detections with tracks; `tracks` holds every track started."""
+
+    def __init__(
+        self, fps: float, frame_size: tuple[int, int], config: TrackingConfig | None = None
+    ) -> None:
+        self.fps = fps
+        self.config = config or TrackingConfig()
+        self.frame_diagonal = float(np.hypot(*frame_size))
+        self.max_gap_frames = max(1, round(self.config.max_gap_s * fps))
+        self.tracks: list[TrackBuilder] = []
+
+    def update(self, frame_index: int, detections: list[PoseDetection]) -> None:
+        detections = self.suppress_duplicates(detections)
+        if not detections:
+            return
+        live = [
+            track for track in self.tracks if frame_index - track.last_frame <= self.max_gap_frames
+        ]
+        cost = np.full((len(live), len(detections)), _NOT_ALLOWED)  # (tracks, detections)
+        for row, track in enumerate(live):
+            for column, detection in enumerate(detections):
+                cost[row, column] = self.pair_cost(track, frame_index, detection)
+        matched: set[int] = set()
+        for row, column in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[row, column] < _NOT_ALLOWED:
+                live[row].add(frame_index, detections[column], self.frame_diagonal)
+                matched.add(int(column))
+        for column, detection in enumerate(detections):
+            if column not in matched:
+                track = TrackBuilder()
+                track.add(frame_index, detection, self.frame_diagonal)
+                self.tracks.append(track)
+
+    def suppress_duplicates(self, detections: list[PoseDetection]) -> list[PoseDetection]:
+        """Drop the less visible of two detections of one person (MediaPipe with num_poses > 1
+        sometimes returns a tracked pose and a fresh detection of the same person)."""
+        ranked = sorted(detections, key=lambda d: float(d.visibility.mean()), reverse=True)
+        kept: list[PoseDetection] = []
+        for detection in ranked:
+            if not any(self._same_person(detection, other) for other in kept):
+                kept.append(detection)
+        return kept
+
+    def _same_person(self, first: PoseDetection, second: PoseDetection) -> bool:
+        overlap = box_iou(first.box, second.box)
+        distance = float(np.linalg.norm(first.centre - second.centre))
+        near = distance < self.config.duplicate_distance * max(first.size, second.size)
+        return overlap > self.config.duplicate_iou and near
+
+    def pair_cost(self, track: TrackBuilder, frame_index: int, detection: PoseDetection) -> float:
+        """Association cost, or `_NOT_ALLOWED` when the pair fails a gate."""
+        config = self.config
+        last = track.detections[-1]
+        elapsed_s = (frame_index - track.last_frame) / self.fps
+        larger, smaller = max(last.size, detection.size), min(last.size, detection.size)
+        allowed_growth = min(config.size_jitter + config.size_rate * elapsed_s, 1.0)
+        if larger / max(smaller, 1.0) > 1.0 + allowed_growth:
+            return _NOT_ALLOWED
+        allowed = min(config.jitter + config.max_speed * elapsed_s, config.max_jump)
+        moved = float(np.linalg.norm(detection.centre - last.centre)) / larger
+        if moved > allowed:
+            return _NOT_ALLOWED
+        return moved / allowed + config.iou_weight * (1.0 - box_iou(last.box, detection.box))

@@ -1,0 +1,201 @@
+"""Dataset subcommands of `stylemotion`: ingest-mocap, inspect, list-clips, export-bvh, render.
+
+Each parses its arguments into the library's config dataclasses and calls plain functions of
+the other packages; heavy imports happen inside the handlers so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from flows.cli_common import UsageError, load_clip, require_dataset
+
+
+def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ingest-mocap", help="import a directory of BVH files")
+    parser.add_argument("src_dir", help="directory searched recursively for .bvh files")
+    parser.add_argument("--out", required=True, help="dataset root (path or URI, e.g. s3://b/p)")
+    parser.add_argument("--dataset", help="dataset name (default: the source directory's name)")
+    parser.add_argument(
+        "--label-pattern",
+        help="regex with named groups style/content/take matched against each file's relative "
+        "path without extension; default: Bandai-style JSON labels when _meta/cfg exists",
+    )
+    parser.add_argument("--licence", help="licence string (default: first line of _meta/LICENSE)")
+    parser.add_argument("--shard-size", type=int, default=32, help="files per shard")
+    parser.add_argument("--test-contents", default="", help="comma list of contents held out")
+    parser.add_argument("--val-fraction", type=float, default=0.0)
+    parser.add_argument("--scale", type=float, help="file units to metres (default: detected)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
+    parser.set_defaults(handler=run_ingest_mocap)
+
+
+def run_ingest_mocap(args: argparse.Namespace) -> int:
+    from extract.mocap_ingest import IngestError, MocapIngestConfig, ingest_mocap
+    from storage.shard_reader import ShardReader
+
+    config = MocapIngestConfig(
+        src_dir=args.src_dir,
+        out_root=args.out,
+        dataset=args.dataset,
+        label_pattern=args.label_pattern,
+        licence=args.licence,
+        shard_size=args.shard_size,
+        test_contents=tuple(c for c in args.test_contents.split(",") if c),
+        val_fraction=args.val_fraction,
+        scale=args.scale,
+    )
+    try:
+        summary = ingest_mocap(config, show_progress=True)
+    except IngestError as error:
+        raise UsageError(str(error)) from error
+    print(
+        f"ingest-mocap {config.dataset_name}: {summary.inputs} files, "
+        f"{summary.shards_written} shards written, {summary.shards_skipped} already done, "
+        f"{summary.shards_superseded} superseded removed; this run: {summary.clips} clips, "
+        f"{summary.frames} frames, {summary.failures} failures"
+    )
+    failures = [
+        f for f in ShardReader(config.out_root).failures() if f.dataset == config.dataset_name
+    ]
+    for failure in failures:
+        print(f"  FAILED [{failure.error_kind}] {failure.message}")
+    return 1 if (args.strict and failures) else 0
+
+
+def add_inspect(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("inspect", help="summarise a dataset root")
+    parser.add_argument("root", help="dataset root (path or URI)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from storage.schema import VIDEOS_TABLE
+    from storage.shard_reader import ShardReader
+    from storage.summary import (
+        format_summary,
+        format_video_summary,
+        summarise_dataset,
+        summarise_videos,
+    )
+
+    require_dataset(args.root)
+    reader = ShardReader(args.root)
+    summary = summarise_dataset(reader)
+    videos = summarise_videos(reader) if reader.shard_ids(VIDEOS_TABLE) else None
+    if args.json:
+        payload = asdict(summary) | {"videos": asdict(videos) if videos else None}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary))
+        if videos:
+            print(format_video_summary(videos))
+    return 0
+
+
+def add_list_clips(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("list-clips", help="list clip ids with their labels")
+    parser.add_argument("root")
+    for name in ("style", "content", "dataset", "split"):
+        parser.add_argument(f"--{name}", help=f"only clips with this {name}")
+    parser.add_argument("--limit", type=int, help="at most this many")
+    parser.add_argument("--ids-only", action="store_true", help="print only the clip ids")
+    parser.set_defaults(handler=run_list_clips)
+
+
+def run_list_clips(args: argparse.Namespace) -> int:
+    from storage.shard_reader import ClipFilter, ShardReader
+
+    require_dataset(args.root)
+    where = ClipFilter(
+        style=args.style, content=args.content, dataset=args.dataset, split=args.split
+    )
+    rows = ShardReader(args.root).labels(where).sort_by("clip_id").to_pylist()[: args.limit]
+    if not rows:
+        raise UsageError(f"{args.root}: no clip matches {where}")
+    for row in rows:
+        fields = (row["clip_id"], row["dataset"], row["style"], row["content"], row["split"])
+        print(
+            row["clip_id"]
+            if args.ids_only
+            else "\t".join([*map(str, fields), str(row["num_frames"])])
+        )
+    return 0
+
+
+def add_export_bvh(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export-bvh", help="write one clip as a BVH file")
+    parser.add_argument("root")
+    parser.add_argument("clip_id")
+    parser.add_argument("out", type=Path)
+    parser.set_defaults(handler=run_export_bvh)
+
+
+def run_export_bvh(args: argparse.Namespace) -> int:
+    from storage.bvh_export import write_clip_bvh
+
+    clip = load_clip(args.root, args.clip_id)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_clip_bvh(clip, args.out)
+    print(f"wrote {args.out} ({clip.num_frames} frames at {clip.fps:g} fps)")
+    return 0
+
+
+def add_render(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("render", help="render one clip to a skeleton video (mp4)")
+    parser.add_argument("root")
+    parser.add_argument("clip_id")
+    parser.add_argument("out", type=Path)
+    parser.add_argument(
+        "--overlay",
+        action="store_true",
+        help="video clips: draw the pose over the source video beside the 3D clip",
+    )
+    parser.set_defaults(handler=run_render)
+
+
+def _render_overlay(root: str, clip, out: Path):  # -> RenderResult
+    import pyarrow.compute as pc
+
+    from extract.media import local_media_file
+    from extract.render_overlay import render_overlay
+    from extract.video_ingest import ok_videos
+    from storage.schema import POSES_TABLE
+    from storage.shard_reader import ShardReader
+    from storage.video_schema import table_to_tracks
+
+    if clip.pose_track_id is None or clip.video_id is None:
+        raise UsageError(f"clip {clip.clip_id} is not from a video ({clip.source_kind})")
+    reader = ShardReader(root)
+    tracks = reader.dataset(POSES_TABLE).to_table(filter=pc.field("track_id") == clip.pose_track_id)
+    if tracks.num_rows == 0:
+        raise UsageError(f"{root}: pose track {clip.pose_track_id} of clip {clip.clip_id} is gone")
+    video = ok_videos(reader).get(clip.video_id)
+    if video is None:
+        raise UsageError(f"{root}: video {clip.video_id} of clip {clip.clip_id} is not stored")
+    with local_media_file(reader.location, video.media_path) as path:
+        return render_overlay(clip, next(table_to_tracks(tracks)), path, out, show_progress=True)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from extract.render import SkeletonPanel, render_skeleton_video
+
+    clip = load_clip(args.root, args.clip_id)
+    if args.overlay:
+        result = _render_overlay(args.root, clip, args.out)
+        print(f"wrote {result.path} ({result.num_frames} frames, {result.width}x{result.height})")
+        return 0
+    title = " / ".join(str(x) for x in (clip.dataset, clip.style, clip.content) if x)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = render_skeleton_video(
+        [SkeletonPanel(clip.positions, title)], clip.fps, args.out, show_progress=True
+    )
+    print(f"wrote {result.path} ({result.num_frames} frames, {result.width}x{result.height})")
+    return 0
+
+
+DATASET_COMMANDS = (add_ingest_mocap, add_inspect, add_list_clips, add_export_bvh, add_render)

@@ -1,0 +1,153 @@
+"""Video subcommands of `stylemotion`: crawl, extract, ingest-videos.
+
+`crawl` fetches what a styles file asks for into the videos table and media files; `extract`
+runs pose extraction and canonicalisation on every fetched video not yet extracted; and
+`ingest-videos` does both for files, folders or URLs given on the command line under one style
+label. Each ends with a summary table: videos ok / failed by reason, frames, clips, minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flows.cli_common import UsageError
+
+
+def _add_crawl_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="dataset root (path or URI)")
+    parser.add_argument("--max-height", type=int, help="highest video resolution (default 720)")
+    parser.add_argument("--max-duration", type=float, help="longest video in seconds (600)")
+    parser.add_argument("--sleep", type=float, default=1.0, help="seconds between downloads")
+    parser.add_argument("--allow-file-urls", action="store_true", help="let yt-dlp open file://")
+
+
+def _add_extract_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, help="pose worker processes")
+    parser.add_argument("--videos-per-shard", type=int, default=2)
+    parser.add_argument("--people", type=int, default=1, help="people tracked per shot")
+    parser.add_argument("--dataset", default="web-video", help="dataset name on the clips")
+
+
+def add_crawl(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("crawl", help="fetch the videos a styles file asks for")
+    parser.add_argument("styles_file", type=Path, help="YAML: style -> queries / urls / local")
+    _add_crawl_options(parser)
+    parser.set_defaults(handler=run_crawl)
+
+
+def add_extract(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("extract", help="poses + clips for every crawled video")
+    parser.add_argument("root", help="dataset root (path or URI)")
+    _add_extract_options(parser)
+    parser.set_defaults(handler=run_extract)
+
+
+def add_ingest_videos(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ingest-videos", help="crawl + extract files/folders/URLs")
+    parser.add_argument("sources", nargs="+", help="video files, folders or URLs")
+    parser.add_argument("--style", required=True, help="style label of these videos")
+    _add_crawl_options(parser)
+    _add_extract_options(parser)
+    parser.set_defaults(handler=run_ingest_videos)
+
+
+def _crawl_config(args: argparse.Namespace, file_defaults: dict[str, float | int | None]):
+    from extract.crawl_config import CrawlConfig
+
+    settings = {
+        "max_height": args.max_height or file_defaults.get("max_height") or 720,
+        "max_duration_s": args.max_duration or file_defaults.get("max_duration_s") or 600.0,
+    }
+    return CrawlConfig(
+        out_root=args.out,
+        sleep_interval_s=args.sleep,
+        max_sleep_interval_s=max(args.sleep, 3.0 if args.sleep else 0.0),
+        allow_file_urls=args.allow_file_urls,
+        **settings,
+    )
+
+
+def _run_crawl_sources(args: argparse.Namespace, sources, file_defaults) -> None:
+    from extract.crawl import crawl
+
+    summary = crawl(sources, _crawl_config(args, file_defaults), show_progress=True)
+    failed = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.failed.items()))
+    print(
+        f"crawl: {summary.videos_ok} videos fetched, {summary.videos_skipped} already there, "
+        f"{summary.videos_failed} failed ({failed or 'none'}); {summary.shards_written} shards "
+        f"written, {summary.shards_skipped} already done"
+    )
+
+
+def run_crawl(args: argparse.Namespace) -> int:
+    from extract.sources import SourcesError, read_styles_file
+
+    try:
+        styles = read_styles_file(args.styles_file)
+    except (SourcesError, OSError) as error:
+        raise UsageError(str(error)) from error
+    defaults = {"max_height": styles.max_height, "max_duration_s": styles.max_duration_s}
+    _run_crawl_sources(args, styles.sources, defaults)
+    print_video_summary(args.out)
+    return 0
+
+
+def _extract(args: argparse.Namespace, root: str) -> None:
+    from extract.pose import PoseConfig
+    from extract.video_ingest import VideoExtractConfig, extract_videos
+
+    config = VideoExtractConfig(
+        root=root,
+        dataset=args.dataset,
+        videos_per_shard=args.videos_per_shard,
+        workers=args.workers,
+        pose=PoseConfig(num_poses=max(1, args.people), max_people_tracks=args.people),
+    )
+    summary = extract_videos(config, show_progress=True)
+    print(
+        f"extract: {summary.videos_pending} videos, {summary.tracks} tracks "
+        f"({summary.pose_frames} frames), {summary.clips} clips, "
+        f"{summary.clip_shards_superseded} outdated clip shards replaced"
+    )
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    from flows.cli_common import require_dataset
+
+    require_dataset(args.root)
+    _extract(args, args.root)
+    print_video_summary(args.root)
+    return 0
+
+
+def _sources_from_arguments(arguments: list[str], style: str) -> list:
+    from extract.sources import LocalSource, UrlSource
+
+    sources = []
+    for argument in arguments:
+        if "://" in argument:
+            sources.append(UrlSource(style, argument))
+        elif Path(argument).exists():
+            sources.append(LocalSource(style, Path(argument)))
+        else:
+            raise UsageError(f"{argument}: neither an existing file/folder nor a URL")
+    return sources
+
+
+def run_ingest_videos(args: argparse.Namespace) -> int:
+    _run_crawl_sources(args, _sources_from_arguments(args.sources, args.style), {})
+    _extract(args, args.out)
+    print_video_summary(args.out)
+    return 0
+
+
+def print_video_summary(root: str) -> None:
+    """The table users read after a video job: videos by status/reason, frames, clips, minutes."""
+    from storage.shard_reader import ShardReader
+    from storage.summary import format_video_summary, summarise_videos
+
+    print(format_video_summary(summarise_videos(ShardReader(root))))
+
+
+VIDEO_COMMANDS = (add_crawl, add_extract, add_ingest_videos)
