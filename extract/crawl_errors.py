@@ -47,7 +47,8 @@ class CrawlErrorKind(StrEnum):
     PRIVATE_VIDEO = "PrivateVideo"
     FILE_URL_DISABLED = "FileUrlDisabled"  # file:// URL while CrawlConfig.allow_file_urls is off
     TOO_LONG = "TooLong"  # longer than CrawlConfig.max_duration_s (or a live stream)
-    NOT_A_VIDEO = "NotAVideo"  # ffprobe cannot read it or finds no video stream
+    NOT_A_VIDEO = "NotAVideo"  # not a video file at all, or no video stream
+    CORRUPT = "Corrupt"  # a video container that cannot be read (e.g. a download cut short)
     DOWNLOAD_FAILED = "DownloadFailed"  # anything else
 
 

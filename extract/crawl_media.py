@@ -11,29 +11,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import uuid
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
 import pyarrow.fs as pafs
 
 from extract.crawl_errors import CrawlError, CrawlErrorKind
+from extract.video_probe import VideoError, VideoLimits
+from extract.video_probe import probe_video as probe_media
 from storage.filesystem import Location
 from storage.shard_writer import TEMP_PREFIX
 
 logger = logging.getLogger(__name__)
 
 MEDIA_DIR = "media"
-_DEMUXER_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")
 
 
 @dataclass(frozen=True)
 class VideoProbe:
-    """What ffprobe reads from the first real video stream of a file."""
+    """What the crawl records of a fetched file's first real video stream."""
 
     duration_s: float | None
     fps: float | None
@@ -41,51 +39,27 @@ class VideoProbe:
     height: int
 
 
-def _rate(text: str | None) -> float | None:
-    """ffprobe's `30000/1001` as a float; None for `0/0` or nonsense."""
-    try:
-        value = float(Fraction(text)) if text else 0.0
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value or None
-
-
-def _ffprobe_reason(stderr: bytes, path: Path) -> str:
-    """ffprobe's complaints without demuxer addresses or the (staging) file name."""
-    reasons: list[str] = []
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        line = _DEMUXER_PREFIX.sub("", line.strip()).removeprefix(f"{path}: ").strip()
-        if line and line not in reasons:
-            reasons.append(line)
-    return "; ".join(reasons) or "unknown error"
+# The crawl only checks that a file is a video; whether it is long or large enough for pose
+# extraction is decided later by the pose stage's own limits.
+_CRAWL_LIMITS = VideoLimits(min_frames=1, min_side=1, max_aspect=float("inf"))
+_CRAWL_KINDS = {"Corrupt": CrawlErrorKind.CORRUPT, "NotAVideo": CrawlErrorKind.NOT_A_VIDEO}
 
 
 def probe_video(path: Path) -> VideoProbe:
-    """Duration, fps and size of the first video stream; CrawlError(NotAVideo) when none.
+    """Duration, fps and size of the first video stream (`extract.video_probe`).
 
-    Cover art (an `attached_pic` stream of an audio file) does not count as video.
+    A file that is no video at all is NotAVideo; a video container cut short is Corrupt.
     """
     try:
-        probe = ffmpeg.probe(str(path), v="error")
-    except ffmpeg.Error as error:
-        reason = _ffprobe_reason(error.stderr or b"", path)
-        raise CrawlError(CrawlErrorKind.NOT_A_VIDEO, f"ffprobe cannot read it: {reason}") from error
-    streams = [
-        stream
-        for stream in probe.get("streams", [])
-        if stream.get("codec_type") == "video"
-        and not stream.get("disposition", {}).get("attached_pic")
-        and stream.get("width")
-    ]
-    if not streams:
-        raise CrawlError(CrawlErrorKind.NOT_A_VIDEO, "ffprobe finds no video stream")
-    video = streams[0]
-    duration = probe.get("format", {}).get("duration") or video.get("duration")
+        info = probe_media(path, _CRAWL_LIMITS)
+    except VideoError as error:
+        kind = _CRAWL_KINDS.get(error.kind, CrawlErrorKind.NOT_A_VIDEO)
+        raise CrawlError(kind, f"ffprobe cannot read it: {error.reason}") from error
     return VideoProbe(
-        duration_s=float(duration) if duration else None,
-        fps=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
-        width=int(video["width"]),
-        height=int(video["height"]),
+        duration_s=info.duration_s or None,
+        fps=info.fps or None,
+        width=info.width,
+        height=info.height,
     )
 
 
