@@ -4,9 +4,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BLENDER_VENV ?= .venv-blender
 STYLEMOTION_DATA ?= $(abspath $(CURDIR)/../shared/data)
+STYLEMOTION_POSE_MODEL ?= $(abspath $(STYLEMOTION_DATA)/../models/pose_landmarker_full.task)
 DEMO_OUT ?= out/demo
 BIN := $(VENV)/bin
-export STYLEMOTION_DATA PYTHON VENV BLENDER_VENV
+export STYLEMOTION_DATA STYLEMOTION_POSE_MODEL PYTHON VENV BLENDER_VENV
 
 .PHONY: install blender demo test lint clean-demo
 
@@ -29,6 +30,11 @@ demo: install
 	$(BIN)/stylemotion render $(DEMO_OUT)/dataset \
 		$$($(BIN)/stylemotion list-clips $(DEMO_OUT)/dataset --style happy --content walk --limit 1 --ids-only) \
 		$(DEMO_OUT)/happy_walk.mp4
+	$(BIN)/stylemotion ingest-videos $(STYLEMOTION_DATA)/video/gvhmr/tennis.mp4 \
+		$(STYLEMOTION_DATA)/video/footskate_reducer/dance.mp4 --style energetic --out $(DEMO_OUT)/dataset --sleep 0
+	$(BIN)/stylemotion render $(DEMO_OUT)/dataset --overlay \
+		$$($(BIN)/stylemotion list-clips $(DEMO_OUT)/dataset --style energetic --limit 1 --ids-only) \
+		$(DEMO_OUT)/energetic_overlay.mp4
 
 lint: install
 	$(BIN)/ruff check .

@@ -133,3 +133,10 @@ def test_missing_file_is_a_sources_error(tmp_path: Path) -> None:
 def test_query_source_checks_its_limit() -> None:
     with pytest.raises(SourcesError, match="limit must be an integer > 0"):
         QuerySource("angry", "angry walk", 0)
+
+
+def test_the_shipped_example_styles_file_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "styles.yaml"
+    sources = load_styles_file(example)
+    assert {source.style for source in sources} == {"angry", "happy", "tired", "old"}
+    assert any(getattr(source, "site", "") == "bilisearch" for source in sources)
