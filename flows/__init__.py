@@ -1,4 +1,10 @@
-"""Orchestration: the command line and (later) the Prefect flows that compose the other packages.
+"""Orchestration: the `stylemotion` command line and the Prefect flows composing the other packages.
 
-The only package allowed to import Prefect; it may import every other package.
+The only package allowed to import Prefect; it may import every other package. Importing it
+first forwards the library loggers to Prefect run logs (`flows.logging_setup`), which must
+happen before Prefect configures its logging.
 """
+
+from flows.logging_setup import forward_library_loggers
+
+forward_library_loggers()
