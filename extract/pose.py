@@ -4,12 +4,13 @@ Owns the poses-table producer. One decode pass (`open_video_frames`) feeds the s
 MediaPipe's `PoseLandmarker` (Tasks API, VIDEO running mode, integer-millisecond timestamps
 `frame_index * 1000 // fps`, strictly increasing). Each shot gets a fresh landmarker, closed at
 the end of the shot, so MediaPipe's own tracking state never crosses a cut. Detections are
-linked into per-person tracks by `extract.pose_tracking`; tracks with too few detections are
-dropped (counted), the rest ranked by prominence (size x time on screen) and the first
-`max_people_tracks` of each shot kept: with the default of 1 that is the one main subject.
-Frames where a kept person is not detected hold zeros with `detected` False, and `start_frame`
-indexes the normalised video, so frame indices line up with it. Failures are typed:
-`VideoError` subclasses (from probing or decoding) and `PoseModelError`.
+linked into per-person tracks by `extract.pose_tracking` and cut where a track changes person by
+`extract.pose_identity` (colour signatures taken here, while the frame is at hand); tracks with
+too few detections are dropped (counted), the rest ranked by prominence (size x time on screen)
+and the first `max_people_tracks` of each shot kept: with the default of 1 that is the one main
+subject. Frames where a kept person is not detected hold zeros with `detected` False, and
+`start_frame` indexes the normalised video, so frame indices line up with it. Failures are
+typed: `VideoError` subclasses (from probing or decoding) and `PoseModelError`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
+from extract.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
 from extract.pose_model import PoseModelError, file_sha256, resolve_pose_model
 from extract.pose_tracking import PoseDetection, PoseTracker, TrackBuilder, TrackingConfig
 from extract.shots import Shot, ShotConfig, ShotDetector
@@ -89,6 +91,8 @@ class PoseExtraction:
     dropped_short_tracks: int
     dropped_extra_tracks: int
     model_sha256: str
+    identity_switches: int = 0  # stretches cut out where a track changed person
+    dropped_chimeras: int = 0  # pieces dropped between two identity breaks
 
 
 @dataclass(frozen=True)
@@ -125,14 +129,15 @@ def run_pose_extraction(
     model = _model_identity(resolve_pose_model(config.model_path))
     detector = ShotDetector(config.shots)
     tracks: list[PoseTrack] = []
-    dropped_short = dropped_extra = num_detections = 0
+    dropped_short = dropped_extra = num_detections = switches = chimeras = 0
     with open_video_frames(video_path, config.normalise) as frames:
         plan = frames.plan
         labelled = detector.label_frames(frames)
         for shot_index, shot_frames in groupby(labelled, key=itemgetter(0)):
-            builders = _track_shot(model.path, plan, shot_frames, config)
-            num_detections += sum(builder.num_detections for builder in builders)
-            kept, short, extra = _select_tracks(builders, plan.fps, config)
+            split, shot_detections = _track_shot(model.path, plan, shot_frames, config)
+            num_detections += shot_detections
+            switches, chimeras = switches + split.num_switches, chimeras + split.num_chimeras
+            kept, short, extra = _select_tracks(split.tracks, plan.fps, config)
             dropped_short, dropped_extra = dropped_short + short, dropped_extra + extra
             for track_index, builder in enumerate(kept):
                 tracks.append(_pose_track(builder, video_id, shot_index, track_index, plan, model))
@@ -149,6 +154,8 @@ def run_pose_extraction(
         dropped_short_tracks=dropped_short,
         dropped_extra_tracks=dropped_extra,
         model_sha256=model.sha256,
+        identity_switches=switches,
+        dropped_chimeras=chimeras,
     )
     _log_summary(video_path, extraction)
     return extraction
@@ -176,7 +183,8 @@ def _track_shot(
     plan: NormalisationPlan,
     shot_frames: Iterable[tuple[int, int, np.ndarray]],
     config: PoseConfig,
-) -> list[TrackBuilder]:
+) -> tuple[IdentitySplit, int]:
+    """The shot's tracks after identity cuts, and its number of detections."""
     frame_size = (plan.width, plan.height)
     tracker = PoseTracker(plan.fps, frame_size, config.tracking)
     with create_pose_landmarker(model_path, config) as landmarker:
@@ -184,13 +192,14 @@ def _track_shot(
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
             timestamp_ms = int(frame_index * 1000 // plan.fps)
             result = landmarker.detect_for_video(image, timestamp_ms)
-            tracker.update(frame_index, _detections(result, frame_size))
-    return tracker.tracks
+            tracker.update(frame_index, _detections(result, frame))
+    num_detections = sum(track.num_detections for track in tracker.tracks)
+    return split_identity_switches(tracker.tracks, plan.fps, config.tracking), num_detections
 
 
-def _detections(
-    result: vision.PoseLandmarkerResult, frame_size: tuple[int, int]
-) -> list[PoseDetection]:
+def _detections(result: vision.PoseLandmarkerResult, frame: np.ndarray) -> list[PoseDetection]:
+    """The frame's poses with their colour signatures; frame: (H, W, 3) uint8 RGB."""
+    frame_size = (frame.shape[1], frame.shape[0])
     detections = []
     for image_pose, world_pose in zip(
         result.pose_landmarks, result.pose_world_landmarks, strict=True
@@ -203,8 +212,12 @@ def _detections(
         if not (np.isfinite(image).all() and np.isfinite(world).all()):
             logger.debug("skipping a detection with non-finite landmarks")
             continue
+        pixels = image[:, :2] * np.asarray(frame_size, np.float32)  # (33, 2)
+        appearance = appearance_signature(frame, pixels)
         detections.append(
-            PoseDetection.from_landmarks(world, image[:, :3], image[:, 3], image[:, 4], frame_size)
+            PoseDetection.from_landmarks(
+                world, image[:, :3], image[:, 3], image[:, 4], frame_size, appearance
+            )
         )
     return detections
 
@@ -247,7 +260,7 @@ def _pose_track(
 def _log_summary(video_path: str | Path, extraction: PoseExtraction) -> None:
     logger.info(
         "%s: %d frames at %.3f fps%s, %d shot(s), %d detections, %d track(s) kept "
-        "(%d too short, %d beyond max_people_tracks)",
+        "(%d too short, %d beyond max_people_tracks; %d identity switch(es) cut, %d chimera(s))",
         video_path,
         extraction.num_frames,
         extraction.fps,
@@ -257,4 +270,6 @@ def _log_summary(video_path: str | Path, extraction: PoseExtraction) -> None:
         len(extraction.tracks),
         extraction.dropped_short_tracks,
         extraction.dropped_extra_tracks,
+        extraction.identity_switches,
+        extraction.dropped_chimeras,
     )

@@ -11,10 +11,10 @@ allowed track starts a new one, and a track not seen for `max_gap_s` is closed. 
 of one frame that overlap almost entirely are one person found twice (MediaPipe does that with
 num_poses > 1) and only the more visible is kept. Sizes and distances are in pixels
 (normalised landmarks times the frame size), so a non-square frame does not stretch them.
-Known gap: when two people cross, MediaPipe's own landmark tracking can slide from one to the
-other over several frames, each step small (vtest.avi frames 555-575, video.avi frames 84-90);
-the size gate cuts the track where the "chimera" pose spanning both people snaps back onto one
-(vtest frame 575), but the chimera frames before it stay on the first person's track.
+When two people cross, MediaPipe's own landmark tracking can slide from one to the other over
+several frames, each step small enough to pass these gates (vtest.avi frames 555-574,
+video.avi frames 79-80 and 86-94); `extract.pose_identity` finds those slides after the shot
+from appearance and body scale and cuts the tracks there (thresholds below, `switch_*`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,20 @@ _TRUNK = [
     MEDIAPIPE_LANDMARK_NAMES.index(name)
     for name in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
 ]
+# Shoulder-hip sides, thighs, shins: bones whose world length MediaPipe keeps near constant.
+_SCALE_BONES = np.array(
+    [
+        [MEDIAPIPE_LANDMARK_NAMES.index(start), MEDIAPIPE_LANDMARK_NAMES.index(end)]
+        for start, end in (
+            ("left_shoulder", "left_hip"),
+            ("right_shoulder", "right_hip"),
+            ("left_hip", "left_knee"),
+            ("right_hip", "right_knee"),
+            ("left_knee", "left_ankle"),
+            ("right_knee", "right_ankle"),
+        )
+    ]
+)
 _NOT_ALLOWED = 1e9  # cost of a gated pair; linear_sum_assignment needs finite entries
 
 
@@ -46,6 +60,23 @@ class TrackingConfig:
     iou_weight: float = 1.0
     duplicate_iou: float = 0.5  # two detections overlapping this much and
     duplicate_distance: float = 0.25  # this close (body sizes) are one person found twice
+    # Identity switches (extract.pose_identity), measured on vtest.avi, video.avi, tennis.mp4
+    # and dance.mp4 with 0.5 s windows: at the slides the cues stepped by scale 0.17-0.27,
+    # chest 17-29, legs 16-26; on tracks of one person at most one cue passed (tennis chest 42
+    # as the shirt rode up and the light changed, legs 32 with a carried bag at the thighs,
+    # scale 0.25 with the camera walking towards a dancer), hence two votes.
+    identity_window_s: float = 0.5  # medians over this much track before and after a split
+    switch_scale_step: float = 0.15  # |log| change of pixels per metre (16 %)
+    switch_chest_step: float = 15.0  # Lab distance of the chest's colour quartiles
+    switch_legs_step: float = 15.0  # the same for both thighs or both shins
+    switch_min_votes: int = 2  # cues that must step together
+    switch_margin_s: float = 0.1  # also dropped on both sides of a switch: the slide's edges
+    chimera_scale_bump: float = 0.2  # |log| scale above the medians of the second before and
+    # after: a pose spanning two people (0.24-0.36 measured, at most 0.16 on one person)
+    max_chimera_s: float = 3.0  # pieces between two identity breaks up to this long are
+    # dropped: a pose spanning two people lasted 2 s (vtest.avi 555-574)
+    snap_gap_s: float = 0.1  # a track ending where another starts within this gap and
+    snap_distance: float = 1.0  # this close (body sizes) is an identity break
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +85,9 @@ class PoseDetection:
 
     world_landmarks, image_landmarks: (33, 3) float32; visibility, presence: (33,) float32;
     centre: (2,) pixels (mean of hips and shoulders); box: (4,) x0, y0, x1, y1 pixels of all
-    33 landmarks; size: the box's longer side in pixels.
+    33 landmarks; size: the box's longer side in pixels; scale: pixels per world metre of the
+    least foreshortened trunk or leg bone; appearance: `extract.pose_identity`'s colour
+    signature (5, 3, 3), None when no frame was at hand.
     """
 
     world_landmarks: np.ndarray
@@ -64,6 +97,8 @@ class PoseDetection:
     centre: np.ndarray
     box: np.ndarray
     size: float
+    scale: float
+    appearance: np.ndarray | None = None
 
     @classmethod
     def from_landmarks(
@@ -73,6 +108,7 @@ class PoseDetection:
         visibility: np.ndarray,
         presence: np.ndarray,
         frame_size: tuple[int, int],
+        appearance: np.ndarray | None = None,
     ) -> PoseDetection:
         """Build from raw arrays; `frame_size` is (width, height) of the analysed frame."""
         pixels = image_landmarks[:, :2] * np.asarray(frame_size, np.float32)  # (33, 2)
@@ -86,7 +122,18 @@ class PoseDetection:
             centre=pixels[_TRUNK].mean(axis=0),  # (2,)
             box=box,
             size=size,
+            scale=body_scale(pixels, world_landmarks),
+            appearance=appearance,
         )
+
+
+def body_scale(pixels: np.ndarray, world_landmarks: np.ndarray) -> float:
+    """Pixels per metre of the least foreshortened trunk or leg bone (the longest on screen
+    relative to its world length); pixels (33, 2), world_landmarks (33, 3) metres."""
+    start, end = _SCALE_BONES[:, 0], _SCALE_BONES[:, 1]
+    on_screen = np.linalg.norm(pixels[start] - pixels[end], axis=-1)  # (6,)
+    in_world = np.linalg.norm(world_landmarks[start] - world_landmarks[end], axis=-1)  # (6,)
+    return float((on_screen / np.maximum(in_world, 0.05)).max())
 
 
 def box_iou(first: np.ndarray, second: np.ndarray) -> float:
@@ -117,6 +164,12 @@ class TrackBuilder:
         self.frame_indices.append(frame_index)
         self.detections.append(detection)
         self.prominence += detection.size / frame_diagonal
+
+    def piece(self, start: int, stop: int) -> TrackBuilder:
+        """A new track of detections `start:stop`, with their share of the prominence."""
+        detections = self.detections[start:stop]
+        share = sum(d.size for d in detections) / max(sum(d.size for d in self.detections), 1e-9)
+        return TrackBuilder(self.frame_indices[start:stop], detections, self.prominence * share)
 
     def stack(self) -> dict[str, np.ndarray]:
         """Arrays from the first to the last detection, zeros where not detected.

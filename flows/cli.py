@@ -1,7 +1,8 @@
 """The `stylemotion` command line: one subcommand per user-facing job.
 
 Subcommands live in `flows.cli_dataset` (mocap ingest, inspect, export, render) and
-`flows.cli_video` (crawl, extract, ingest-videos). Exit codes: 0 success, 1 the job ran but
+`flows.cli_video` (crawl, extract, ingest-videos) and `flows.cli_models` (train-encoders,
+eval-encoders, ablate-encoders). Exit codes: 0 success, 1 the job ran but
 recorded failures where the user asked for none (`--strict`), 2 bad usage or input that stops
 the job (with a message naming it).
 """
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from flows.cli_common import UsageError
 from flows.cli_dataset import DATASET_COMMANDS
+from flows.cli_models import MODEL_COMMANDS
 from flows.cli_video import VIDEO_COMMANDS
 
 
@@ -22,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylemotion", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for add in (*DATASET_COMMANDS, *VIDEO_COMMANDS):
+    for add in (*DATASET_COMMANDS, *VIDEO_COMMANDS, *MODEL_COMMANDS):
         add(subparsers)
     return parser
 

@@ -1,0 +1,123 @@
+"""Model subcommands of `stylemotion`: train-encoders, eval-encoders, ablate-encoders.
+
+Configs come from the library's dataclasses: `--config FILE` (YAML/JSON, nested like
+`TrainEncodersConfig`) and `--set key=value` overrides (dotted keys), never one flag per field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from flows.cli_common import UsageError
+
+
+def add_train_encoders(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train-encoders", help="train the content/style encoders")
+    parser.add_argument("--data", required=True, help="dataset root with clip shards")
+    parser.add_argument("--out", required=True, help="run directory (resumed if it has one)")
+    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainEncodersConfig fields")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.set_defaults(handler=run_train_encoders)
+
+
+def train_config(data: str, out: str, config_file: Path | None, overrides: list[str]):
+    from models.config_io import (
+        ConfigError,
+        apply_overrides,
+        config_from_dict,
+        load_config_file,
+    )
+    from models.train_encoders import TrainEncodersConfig
+
+    try:
+        values = load_config_file(config_file) if config_file else {}
+        values = apply_overrides(values | {"data_root": data, "out": out}, overrides)
+        return config_from_dict(TrainEncodersConfig, values)
+    except ConfigError as error:
+        raise UsageError(str(error)) from error
+
+
+def run_train_encoders(args: argparse.Namespace) -> int:
+    from models.train_encoders import train_encoders
+    from models.training_data import TrainingDataError
+
+    config = train_config(args.data, args.out, args.config, args.set)
+    try:
+        run_dir = train_encoders(config, show_progress=True)
+    except TrainingDataError as error:
+        raise UsageError(str(error)) from error
+    print(f"trained encoders: {run_dir}")
+    return 0
+
+
+def add_eval_encoders(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval-encoders", help="score a run on held-out clips")
+    parser.add_argument("--run", required=True, help="train-encoders run directory")
+    parser.add_argument("--data", help="dataset root of the query clips (default: the run's)")
+    parser.add_argument("--split", default="test", help="split of the query clips")
+    parser.add_argument("--label-map", type=Path, help="JSON: dataset style -> trained style")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run_eval_encoders)
+
+
+def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None) -> dict:
+    from models.eval_encoders import EvalConfig, EvaluationError, evaluate_encoders, write_report
+
+    mapping = json.loads(label_map.read_text(encoding="utf-8")) if label_map else {}
+    config = EvalConfig(run=run, data_root=data, split=split, label_map=mapping)
+    out_dir = Path(run) / "eval"
+    try:
+        report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{split}.png")
+    except EvaluationError as error:
+        raise UsageError(str(error)) from error
+    write_report(report, out_dir / f"report_{split}.json")
+    return report
+
+
+def run_eval_encoders(args: argparse.Namespace) -> int:
+    report = evaluate_run(args.run, args.data, args.split, args.label_map)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        for key in ("style_knn_top1", "style_linear_probe", "style_from_content_leakage"):
+            print(f"{key}: {report[key]}")
+        print(f"style_knn_top1_per_clip: {report['style_knn_top1_per_clip']}")
+        print(f"part_style_knn_top1: {report['part_style_knn_top1']}")
+        print(f"report and plot in {Path(args.run) / 'eval'}")
+    return 0
+
+
+def add_ablate_encoders(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ablate-encoders", help="train + evaluate every ablation")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True, help="one run directory per variant in here")
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--variants", help="comma list (default: all)")
+    parser.add_argument("--table", type=Path, help="also write the markdown table here")
+    parser.set_defaults(handler=run_ablate_encoders)
+
+
+def run_ablate_encoders(args: argparse.Namespace) -> int:
+    from models.ablation import format_ablation_table, run_ablations
+    from models.train_encoders import train_encoders
+
+    def train(name: str, overrides: list[str], run_dir: Path) -> Path:
+        print(f"ablation {name}: {' '.join(overrides) or '(full method)'}")
+        config = train_config(args.data, str(run_dir), args.config, [*args.set, *overrides])
+        return train_encoders(config, show_progress=True)
+
+    def evaluate(run_dir: Path) -> dict:
+        return evaluate_run(str(run_dir), None, "test", None)
+
+    variants = args.variants.split(",") if args.variants else None
+    table = format_ablation_table(run_ablations(Path(args.out), train, evaluate, variants))
+    print(table)
+    if args.table:
+        args.table.write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+MODEL_COMMANDS = (add_train_encoders, add_eval_encoders, add_ablate_encoders)

@@ -1,0 +1,100 @@
+"""Config dataclasses from files and `key=value` overrides, and back to plain dicts.
+
+Owns how a user changes a run without flags sprawl: `--config FILE` (YAML or JSON, nested like
+the dataclasses) and `--set losses.orthogonality_weight=0.5` (dotted path, value parsed as YAML
+so numbers, booleans and lists work). Unknown keys are refused with the valid ones listed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+ConfigT = TypeVar("ConfigT")
+
+
+class ConfigError(ValueError):
+    """A config file or override names a key that does not exist or holds a bad value."""
+
+
+def _nested_type(cls: type, name: str) -> type | None:
+    hint = typing.get_type_hints(cls)[name]
+    return hint if dataclasses.is_dataclass(hint) else None
+
+
+def _default_of(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None if field.default is dataclasses.MISSING else field.default
+
+
+def _converted(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; valid: {sorted(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        nested = _nested_type(cls, name)
+        if nested is not None and isinstance(value, dict):
+            base = _default_of(fields[name])  # the parent's own default, not the class default
+            value = _rebuilt(nested, base, value, f"{where}.{name}")
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[name] = value
+    return kwargs
+
+
+def _rebuilt(
+    cls: type[ConfigT], base: ConfigT | None, values: dict[str, Any], where: str
+) -> ConfigT:
+    kwargs = _converted(cls, values, where)
+    try:
+        return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def config_from_dict(cls: type[ConfigT], values: dict[str, Any], where: str = "config") -> ConfigT:
+    """Build dataclass `cls` from a nested dict; missing keys keep their defaults, and a nested
+    section changes only the keys it names of the parent's default for that section."""
+    return _rebuilt(cls, None, values, where)
+
+
+def config_to_dict(config: object) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error}") from error
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return values
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set dotted keys in a nested dict from `key=value` strings (values parsed as YAML)."""
+    result = _deep_copy(values)
+    for override in overrides:
+        key, separator, text = override.partition("=")
+        if not separator or not key:
+            raise ConfigError(f"--set {override!r}: expected key=value")
+        target = result
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"--set {override!r}: {parent} is not a section")
+        target[leaf] = yaml.safe_load(text)
+    return result
+
+
+def _deep_copy(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in values.items()}

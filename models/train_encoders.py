@@ -1,0 +1,239 @@
+"""Training the contrastive content/style encoders: config, data, loop, checkpoints, resume.
+
+Owns `stylemotion train-encoders`. `train_encoders(config) -> run_dir` is a plain function (the
+Prefect flow of the orchestration issue calls it as is): it loads clips from shards, keeps the
+training split (`models.windows.split_of`), computes feature statistics on the training
+windows, samples style-balanced batches of augmented windows and optimises the switchable
+losses of `models.contrastive_losses`. CPU by default, CUDA with mixed precision when present,
+DDP when started by `torchrun` (WORLD_SIZE > 1). Every `checkpoint_every` steps `last.pt`
+holds the model with its config, the optimiser, the step and the RNG states, so a killed run
+resumes where it stopped. TensorBoard logs go to `RUN/tensorboard`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from models.contrastive_losses import (
+    EncoderLossConfig,
+    coarse_groups,
+    encoder_losses,
+    style_prototypes,
+)
+from models.encoder import EncoderConfig, MotionEncoder, load_encoder, save_checkpoint
+from models.features import FeatureConfig, descriptor_size, token_sizes
+from models.training_data import TrainingData, build_training_data
+
+logger = logging.getLogger(__name__)
+
+RUN_FORMAT = 1
+CHECKPOINT_NAME = "last.pt"
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    d_model: int = 128
+    num_layers: int = 3
+    num_heads: int = 4
+    dropout: float = 0.1
+    content_dim: int = 64
+    style_dim: int = 64
+    content_stride: int = 4
+
+
+@dataclass(frozen=True)
+class TrainEncodersConfig:
+    """Everything a training run depends on; saved in the run and in every checkpoint."""
+
+    data_root: str
+    out: str
+    seed: int = 0
+    steps: int = 1000
+    styles_per_batch: int = 8
+    windows_per_style: int = 8
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    coarse_groups: int = 4
+    coarse_refresh_every: int = 100
+    checkpoint_every: int = 100
+    log_every: int = 10
+    device: str = "auto"
+    augment: bool = True
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelSize = field(default_factory=ModelSize)
+    # The full method: coarse-to-fine (hierarchical) style contrast in place of the flat one.
+    losses: EncoderLossConfig = field(
+        default_factory=lambda: EncoderLossConfig(
+            style_nce_enabled=False, hierarchical_enabled=True
+        )
+    )
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(config: TrainEncodersConfig) -> MotionEncoder:
+    encoder_config = EncoderConfig(
+        token_sizes=token_sizes(config.features),
+        descriptor_size=descriptor_size(config.features),
+        use_descriptors=config.features.use_frequency_features,
+        max_frames=max(256, config.features.window_frames),
+        **asdict(config.model),
+    )
+    return MotionEncoder(encoder_config)
+
+
+def learning_rate_at(step: int, config: TrainEncodersConfig) -> float:
+    """Linear warm-up then cosine decay to 10 % of the peak."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+@dataclass
+class TrainState:
+    model: MotionEncoder
+    optimizer: torch.optim.Optimizer
+    step: int = 0
+    coarse_of_fine: torch.Tensor | None = None
+
+
+def _checkpoint_extra(config: TrainEncodersConfig, data: TrainingData, state: TrainState) -> dict:
+    return {
+        "run_format": RUN_FORMAT,
+        "train_config": json.loads(json.dumps(asdict(config), default=str)),
+        "vocabulary": data.vocabulary.to_dict(),
+        "feature_stats": data.stats.to_dict(),
+        "step": state.step,
+        "optimizer": state.optimizer.state_dict(),
+        "coarse_of_fine": state.coarse_of_fine,
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        },
+    }
+
+
+def _resume(run_dir: Path, state: TrainState) -> None:
+    path = run_dir / CHECKPOINT_NAME
+    if not path.exists():
+        return
+    model, extra = load_encoder(path, map_location="cpu")
+    state.model.load_state_dict(model.state_dict())
+    state.optimizer.load_state_dict(extra["optimizer"])
+    state.step = int(extra["step"])
+    state.coarse_of_fine = extra.get("coarse_of_fine")
+    torch.set_rng_state(extra["rng"]["torch"])
+    np.random.set_state(extra["rng"]["numpy"])
+    random.setstate(extra["rng"]["python"])
+    logger.info("resumed %s at step %d", path, state.step)
+
+
+def _refresh_coarse_groups(
+    state: TrainState, data: TrainingData, config: TrainEncodersConfig, device: torch.device
+) -> None:
+    """k-means over the current style prototypes (a pass over a sample of training windows)."""
+    embeddings, labels = data.embed_sample(state.model, device)
+    prototypes = style_prototypes(embeddings, labels, len(data.vocabulary.styles))
+    groups = min(config.coarse_groups, len(data.vocabulary.styles))
+    state.coarse_of_fine = coarse_groups(prototypes, groups, iterations=20, seed=config.seed).to(
+        device
+    )
+
+
+def _train_step(
+    state: TrainState, batch, config: TrainEncodersConfig, device: torch.device
+) -> dict[str, float]:
+    for group in state.optimizer.param_groups:
+        group["lr"] = learning_rate_at(state.step, config)
+    autocast = torch.autocast(device.type, enabled=device.type == "cuda")
+    with autocast:
+        output = state.model(batch.tokens, batch.descriptors)
+        losses = encoder_losses(
+            output, batch.style, batch.content, state.coarse_of_fine, config.losses
+        )
+    state.optimizer.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
+    state.optimizer.step()
+    state.step += 1
+    return {name: float(value.detach()) for name, value in losses.items()}
+
+
+def _log(
+    writer: SummaryWriter, run_dir: Path, values: dict[str, float], step: int, rate: float
+) -> None:
+    """TensorBoard scalars plus one JSON line per log step in RUN/metrics.jsonl."""
+    for name, value in values.items():
+        writer.add_scalar(f"loss/{name}", value, step)
+    writer.add_scalar("throughput/windows_per_s", rate, step)
+    line = {"step": step, "windows_per_s": round(rate, 1)} | {
+        k: round(v, 5) for k, v in values.items()
+    }
+    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
+def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> Path:
+    """Train (or resume) a run in `config.out`; returns the run directory."""
+    run_dir = Path(config.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    device = choose_device(config.device)
+    data = build_training_data(config)
+    (run_dir / "run.json").write_text(
+        json.dumps(data.describe() | {"config": asdict(config)}, indent=2, default=str)
+    )
+    model = build_model(config).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    state = TrainState(model, optimizer)
+    _resume(run_dir, state)
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    batches = data.batches(start_step=state.step)
+    progress = tqdm(
+        total=config.steps, initial=state.step, desc="train-encoders", disable=not show_progress
+    )
+    started, windows_seen = time.perf_counter(), 0
+    while state.step < config.steps:
+        if state.coarse_of_fine is None or state.step % config.coarse_refresh_every == 0:
+            _refresh_coarse_groups(state, data, config, device)
+        batch = next(batches).to(device)
+        values = _train_step(state, batch, config, device)
+        windows_seen += batch.style.shape[0]
+        rate = windows_seen / max(time.perf_counter() - started, 1e-9)
+        if state.step % config.log_every == 0:
+            _log(writer, run_dir, values, state.step, rate)
+        progress.set_postfix(loss=f"{values['total']:.3f}", windows_s=f"{rate:.0f}", refresh=False)
+        progress.update(1)
+        if state.step % config.checkpoint_every == 0 or state.step == config.steps:
+            save_checkpoint(
+                run_dir / CHECKPOINT_NAME, state.model, _checkpoint_extra(config, data, state)
+            )
+    progress.close()
+    writer.close()
+    return run_dir
