@@ -170,6 +170,20 @@ def _votes(
     detections: list[PoseDetection], scales: np.ndarray, window: int, config: TrackingConfig
 ) -> np.ndarray:
     """(n + 1,) number of cues stepping past their threshold at each split point."""
+    steps = cue_steps(detections, scales, window)  # (n + 1, 3)
+    thresholds = (config.switch_scale_step, config.switch_chest_step, config.switch_legs_step)
+    with np.errstate(invalid="ignore"):  # NaN (too few detections) never votes
+        return (steps >= np.array(thresholds)).sum(axis=1)
+
+
+def cue_steps(detections: list[PoseDetection], scales: np.ndarray, window: int) -> np.ndarray:
+    """(n + 1, 3) steps at each split point: |log scale|, chest colour, legs colour.
+
+    scales: (n, 1) log body scale. Each is the difference between the medians of the `window`
+    detections before and from the split point; the legs step is the larger of the thighs' and
+    the shins' step, each the smaller of the left and the right one (both legs must change: a
+    bag swinging at one thigh must not count). NaN where a window is too short.
+    """
     before, after = _window_medians(scales, window)
     scale_step = np.abs(after - before)[:, 0]  # (n + 1,)
     colours = np.stack([_appearance(detection) for detection in detections])  # (n, 5, 3, 3)
@@ -177,16 +191,9 @@ def _votes(
     shape = (-1, NUM_REGIONS, len(_QUARTILES), 3)
     difference = (after.reshape(shape) - before.reshape(shape)) * _LAB_WEIGHTS
     region_step = np.linalg.norm(difference, axis=-1).mean(axis=-1)  # (n + 1, 5)
-    chest_step = region_step[:, 0]
-    thighs_step = np.minimum(region_step[:, 1], region_step[:, 2])  # both legs must change
+    thighs_step = np.minimum(region_step[:, 1], region_step[:, 2])
     shins_step = np.minimum(region_step[:, 3], region_step[:, 4])
-    legs_step = np.fmax(thighs_step, shins_step)
-    with np.errstate(invalid="ignore"):  # NaN (too few detections) never votes
-        return (
-            (scale_step >= config.switch_scale_step).astype(int)
-            + (chest_step >= config.switch_chest_step)
-            + (legs_step >= config.switch_legs_step)
-        )
+    return np.stack([scale_step, region_step[:, 0], np.fmax(thighs_step, shins_step)], axis=1)
 
 
 def _appearance(detection: PoseDetection) -> np.ndarray:

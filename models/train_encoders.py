@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -114,10 +115,40 @@ def learning_rate_at(step: int, config: TrainEncodersConfig) -> float:
 
 @dataclass
 class TrainState:
-    model: MotionEncoder
+    model: MotionEncoder  # the bare model: saved, embedded, resumed
     optimizer: torch.optim.Optimizer
+    network: torch.nn.Module | None = (
+        None  # what the forward pass runs (DDP-wrapped under torchrun)
+    )
     step: int = 0
     coarse_of_fine: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a `torchrun` job (rank 0 of 1 without one)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device_name: str) -> tuple[Distributed, torch.device]:
+    """Join the process group when started by torchrun; the device this rank trains on."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return Distributed(), choose_device(device_name)
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() and device_name in ("auto", "cuda")
+    torch.distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
+    device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    return Distributed(torch.distributed.get_rank(), world_size, local_rank), device
 
 
 def _checkpoint_extra(config: TrainEncodersConfig, data: TrainingData, state: TrainState) -> dict:
@@ -171,7 +202,7 @@ def _train_step(
         group["lr"] = learning_rate_at(state.step, config)
     autocast = torch.autocast(device.type, enabled=device.type == "cuda")
     with autocast:
-        output = state.model(batch.tokens, batch.descriptors)
+        output = (state.network or state.model)(batch.tokens, batch.descriptors)
         losses = encoder_losses(
             output, batch.style, batch.content, state.coarse_of_fine, config.losses
         )
@@ -197,26 +228,42 @@ def _log(
         handle.write(json.dumps(line) + "\n")
 
 
-def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> Path:
-    """Train (or resume) a run in `config.out`; returns the run directory."""
-    run_dir = Path(config.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    seed_everything(config.seed)
-    device = choose_device(config.device)
-    data = build_training_data(config)
-    (run_dir / "run.json").write_text(
-        json.dumps(data.describe() | {"config": asdict(config)}, indent=2, default=str)
-    )
+def _start(config: TrainEncodersConfig, run_dir: Path, dist: Distributed, device: torch.device):
+    """Data, model, optimiser and (resumed) state of a run on this rank."""
+    data = build_training_data(config, dist.rank, dist.world_size)
+    if dist.is_main:
+        description = data.describe() | {"config": asdict(config), "world_size": dist.world_size}
+        (run_dir / "run.json").write_text(json.dumps(description, indent=2, default=str))
     model = build_model(config).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     state = TrainState(model, optimizer)
     _resume(run_dir, state)
-    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    if dist.world_size > 1:
+        device_ids = [device.index] if device.type == "cuda" else None
+        state.network = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    return data, state
+
+
+def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> Path:
+    """Train (or resume) a run in `config.out`; returns the run directory.
+
+    Under `torchrun` every rank trains on its own share of the batches (DDP); rank 0 alone
+    writes logs and checkpoints.
+    """
+    run_dir = Path(config.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    dist, device = setup_distributed(config.device)
+    data, state = _start(config, run_dir, dist, device)
+    writer = SummaryWriter(str(run_dir / "tensorboard")) if dist.is_main else None
     batches = data.batches(start_step=state.step)
     progress = tqdm(
-        total=config.steps, initial=state.step, desc="train-encoders", disable=not show_progress
+        total=config.steps,
+        initial=state.step,
+        desc="train-encoders",
+        disable=not (show_progress and dist.is_main),
     )
     started, windows_seen = time.perf_counter(), 0
     while state.step < config.steps:
@@ -224,16 +271,32 @@ def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> 
             _refresh_coarse_groups(state, data, config, device)
         batch = next(batches).to(device)
         values = _train_step(state, batch, config, device)
-        windows_seen += batch.style.shape[0]
+        windows_seen += batch.style.shape[0] * dist.world_size
         rate = windows_seen / max(time.perf_counter() - started, 1e-9)
-        if state.step % config.log_every == 0:
-            _log(writer, run_dir, values, state.step, rate)
         progress.set_postfix(loss=f"{values['total']:.3f}", windows_s=f"{rate:.0f}", refresh=False)
         progress.update(1)
-        if state.step % config.checkpoint_every == 0 or state.step == config.steps:
-            save_checkpoint(
-                run_dir / CHECKPOINT_NAME, state.model, _checkpoint_extra(config, data, state)
-            )
+        if writer is not None:
+            _after_step(writer, run_dir, values, rate, config, data, state)
     progress.close()
-    writer.close()
+    if writer is not None:
+        writer.close()
+    if dist.world_size > 1:
+        torch.distributed.destroy_process_group()
     return run_dir
+
+
+def _after_step(
+    writer: SummaryWriter,
+    run_dir: Path,
+    values: dict[str, float],
+    rate: float,
+    config: TrainEncodersConfig,
+    data: TrainingData,
+    state: TrainState,
+) -> None:
+    """Rank 0's logging and checkpointing after a step."""
+    if state.step % config.log_every == 0:
+        _log(writer, run_dir, values, state.step, rate)
+    if state.step % config.checkpoint_every == 0 or state.step == config.steps:
+        extra = _checkpoint_extra(config, data, state)
+        save_checkpoint(run_dir / CHECKPOINT_NAME, state.model, extra)

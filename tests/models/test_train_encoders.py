@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,27 @@ def test_a_single_style_dataset_is_refused(m21_dir: Path, tmp_path: Path) -> Non
     )
     with pytest.raises(TrainingDataError, match="style label"):
         train_encoders(TrainEncodersConfig(data_root=str(root), out=str(tmp_path / "run")))
+
+
+def test_torchrun_ddp_on_cpu(bandai_root: Path, tmp_path: Path) -> None:
+    """Two gloo ranks train the same run; rank 0 alone writes logs and the checkpoint."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cli = Path(sys.executable).with_name("stylemotion")
+    sets = [f"--set={item}" for item in [*TINY, "steps=4", "coarse_refresh_every=2"]]
+    command = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(cli),
+        "train-encoders",
+        "--data",
+        str(bandai_root),
+        "--out",
+        str(tmp_path / "run"),
+        *sets,
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    assert [m["step"] for m in _metrics(tmp_path / "run")] == [1, 2, 3, 4]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["world_size"] == 2
+    assert (tmp_path / "run" / "last.pt").is_file()
