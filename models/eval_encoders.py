@@ -154,9 +154,11 @@ def _per_clip_accuracy(gallery: Embeddings, queries: Embeddings, k: int) -> floa
 
 
 def _probe_dict(result: ProbeResult) -> dict[str, float]:
+    """Accuracy with two references: the majority-class rate and 1 / number of classes."""
     return {
         "accuracy": round(result.accuracy, 4),
         "chance": round(result.chance, 4),
+        "uniform_chance": round(1.0 / max(result.num_classes, 1), 4),
         "n": result.num_queries,
     }
 
