@@ -10,10 +10,12 @@ foreshortened trunk or leg bone; the pose then spans two people at different dep
 quartiles of five regions); `split_identity_switches` runs after a shot: at each split point of
 a track it compares the medians of the detections in the window before and after, and where at
 least `switch_min_votes` cues step past their thresholds it drops that stretch and splits the
-track there. A "snap" (a track ending where another starts within `snap_gap_s`, close by:
+track there; so does a detection whose scale briefly jumps above both neighbours. A "snap" (a
+track ending where another starts within `snap_gap_s`, close by:
 the tracker refused to link them) also marks an identity break, and a piece bounded by breaks
 at both ends and shorter than `max_chimera_s` (a pose spanning two people, e.g. vtest.avi
-frames 555-574) is dropped. The thresholds are `TrackingConfig` fields.
+frames 556-574) is dropped. The thresholds are `TrackingConfig` fields. Two people dressed
+alike at the same depth stay indistinguishable to these cues.
 """
 
 from __future__ import annotations
@@ -45,52 +47,46 @@ def appearance_signature(frame: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     belt line and of arms hanging at the sides), then each thigh and each shin (a band along the
     middle 60 % of the bone, 30 % of its length wide).
     """
+    polygons = _region_polygons(pixels)  # (5, 4, 2)
+    height, width = frame.shape[:2]
+    lows = np.maximum(np.floor(polygons.min(axis=1)).astype(int), 0)  # (5, 2) x, y
+    highs = np.minimum(np.ceil(polygons.max(axis=1)).astype(int), (width, height))  # (5, 2)
+    areas = np.clip(highs - lows, 0, None).prod(axis=1)  # (5,)
+    strides = np.maximum(np.sqrt(areas / _MAX_REGION_PIXELS).astype(int), 1)  # (5,)
+    corners = np.round((polygons - lows[:, None]) / strides[:, None, None]).astype(np.int32)
     signature = np.full((NUM_REGIONS, len(_QUARTILES), 3), np.nan, np.float32)
-    for row, polygon in enumerate(_region_polygons(pixels)):
-        lab = _region_lab(frame, polygon)  # (N, 3) uint8
-        if lab is not None:
+    for row, ((x0, y0), (x1, y1), stride) in enumerate(zip(lows, highs, strides, strict=True)):
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        crop = frame[y0:y1:stride, x0:x1:stride]  # a strided view, no copy
+        mask = np.zeros(crop.shape[:2], np.uint8)
+        cv2.fillConvexPoly(mask, corners[row], 1)
+        inside = crop[mask.astype(bool)]  # (N, 3) RGB
+        if len(inside) >= _MIN_REGION_PIXELS:
+            lab = cv2.cvtColor(inside[None], cv2.COLOR_RGB2Lab)[0]  # (N, 3) 8-bit Lab
             ordered = np.sort(lab, axis=0)  # each channel sorted on its own
             signature[row] = ordered[(len(ordered) - 1) * np.array(_QUARTILES) // 100]
     # 8-bit Lab to L in 0-100 and signed a, b
     return (signature - (0.0, 128.0, 128.0)) * np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
 
 
-def _region_polygons(pixels: np.ndarray) -> list[np.ndarray]:
+def _region_polygons(pixels: np.ndarray) -> np.ndarray:
+    """(5, 4, 2) corners of the chest, the thighs and the shins (left, right) in pixels."""
     shoulders, hips = pixels[list(_SHOULDERS)], pixels[list(_HIPS)]  # (2, 2) left, right
     top, bottom = shoulders + 0.15 * (hips - shoulders), shoulders + 0.6 * (hips - shoulders)
-    chest = np.array([*_narrowed(*top), *_narrowed(*bottom)[::-1]])  # (4, 2)
-    limbs = [*zip(_HIPS, _KNEES, strict=True), *zip(_KNEES, _ANKLES, strict=True)]
-    return [chest] + [_limb_band(pixels[start], pixels[end]) for start, end in limbs]
+    top, bottom = _narrowed(top), _narrowed(bottom)[::-1]  # (2, 2) each
+    starts, ends = pixels[[*_HIPS, *_KNEES]], pixels[[*_KNEES, *_ANKLES]]  # (4, 2) bones
+    along = ends - starts
+    across = along[:, ::-1] * (-0.15, 0.15)  # normal, half-width 15 % of the bone length
+    near, far = starts + 0.2 * along, starts + 0.8 * along
+    limbs = np.stack([near + across, far + across, far - across, near - across], axis=1)
+    return np.concatenate([np.concatenate([top, bottom])[None], limbs])
 
 
-def _narrowed(left: np.ndarray, right: np.ndarray, keep: float = 0.7) -> tuple[np.ndarray, ...]:
-    centre = (left + right) / 2
-    return centre + keep * (left - centre), centre + keep * (right - centre)
-
-
-def _limb_band(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    along = end - start  # (2,)
-    across = np.array([-along[1], along[0]]) * 0.15  # half-width 15 % of the bone length
-    near, far = start + 0.2 * along, start + 0.8 * along
-    return np.array([near + across, far + across, far - across, near - across])
-
-
-def _region_lab(frame: np.ndarray, polygon: np.ndarray) -> np.ndarray | None:
-    """(N, 3) uint8 8-bit Lab of the frame pixels inside `polygon` (sampled), None if too few."""
-    height, width = frame.shape[:2]
-    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(polygon.max(axis=0)).astype(int), (width, height))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    stride = max(1, int(math.sqrt((x1 - x0) * (y1 - y0) / _MAX_REGION_PIXELS)))
-    crop = np.ascontiguousarray(frame[y0:y1:stride, x0:x1:stride])
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    corners = np.round((polygon - (x0, y0)) / stride).astype(np.int32)
-    cv2.fillConvexPoly(mask, corners, 1)
-    inside = mask.astype(bool)
-    if inside.sum() < _MIN_REGION_PIXELS:
-        return None
-    return cv2.cvtColor(crop, cv2.COLOR_RGB2Lab)[inside]  # (N, 3)
+def _narrowed(pair: np.ndarray, keep: float = 0.7) -> np.ndarray:
+    """(2, 2) left and right points pulled towards their middle, keeping `keep` of the gap."""
+    centre = pair.mean(axis=0)
+    return centre + keep * (pair - centre)
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ def split_identity_switches(
     pieces: list[_Piece] = []
     num_switches = 0
     for track in tracks:
-        switches = find_switches(track.detections, fps, config)
+        switches = find_identity_breaks(track.detections, fps, config)
         num_switches += len(switches)
         pieces.extend(_cut(track, switches))
     _mark_snaps(pieces, fps, config)
@@ -130,30 +126,25 @@ def split_identity_switches(
     return IdentitySplit(kept, num_switches, len(pieces) - len(kept))
 
 
-def find_switches(
+def find_identity_breaks(
     detections: list[PoseDetection], fps: float, config: TrackingConfig
 ) -> list[tuple[int, int]]:
     """Stretches `[start, stop)` of detection indices to drop: where the person changes, or
     where the pose briefly spans two people.
 
     Split point k lies between detections k - 1 and k; it is suspect where at least
-    `switch_min_votes` of the chest-colour, legs-colour and scale steps reach their thresholds,
+    `switch_min_votes` of the scale, chest-colour and legs-colour steps reach their thresholds,
     and detection k is then dropped: a step at detection c makes the points within half a
     window of c suspect, so the dropped stretch straddles c. A detection whose scale stands
-    `chimera_scale_bump` above the medians of the second before and after it is dropped too.
-    Each stretch is widened by `switch_margin_s` on both sides.
+    `chimera_scale_bump` above both neighbouring medians is dropped too (`_scale_bumps`). Each
+    stretch is widened by `switch_margin_s` on both sides.
     """
     window = max(2, round(config.identity_window_s * fps))
     if len(detections) < window:
         return []
     scales = np.log([[max(detection.scale, 1e-6)] for detection in detections])  # (n, 1)
     votes = _votes(detections, scales, window, config)  # (n + 1,)
-    drop = votes[:-1] >= config.switch_min_votes  # (n,)
-    before, after = _window_medians(scales, 2 * window)  # (n + 1, 1) each
-    with np.errstate(invalid="ignore"):  # NaN (a side too short) never flags
-        drop |= scales[:, 0] - np.maximum(before[:-1, 0], after[1:, 0]) >= (
-            config.chimera_scale_bump
-        )
+    drop = (votes[:-1] >= config.switch_min_votes) | _scale_bumps(scales, 2 * window, config)
     margin = round(config.switch_margin_s * fps)
     if margin > 0 and drop.any():  # widen each dropped stretch by `margin` on both sides
         drop = np.convolve(drop, np.ones(2 * margin + 1), mode="same") > 0
@@ -164,6 +155,15 @@ def find_switches(
         else:
             runs.append((int(index), int(index) + 1))
     return runs
+
+
+def _scale_bumps(scales: np.ndarray, window: int, config: TrackingConfig) -> np.ndarray:
+    """(n,) True where a detection's log scale (n, 1) stands `chimera_scale_bump` above the
+    medians of the `window` detections before and after it: a pose stretched over two people
+    at different depths, too short to move a half-window median step (vtest.avi 507-510)."""
+    before, after = _window_medians(scales, window)  # (n + 1, 1) each
+    with np.errstate(invalid="ignore"):  # NaN (a side too short) never flags
+        return scales[:, 0] - np.maximum(before[:-1, 0], after[1:, 0]) >= config.chimera_scale_bump
 
 
 def _votes(

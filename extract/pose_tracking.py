@@ -60,21 +60,22 @@ class TrackingConfig:
     iou_weight: float = 1.0
     duplicate_iou: float = 0.5  # two detections overlapping this much and
     duplicate_distance: float = 0.25  # this close (body sizes) are one person found twice
-    # Identity switches (extract.pose_identity), measured on vtest.avi, video.avi, tennis.mp4
-    # and dance.mp4 with 0.5 s windows: at the slides the cues stepped by scale 0.17-0.27,
-    # chest 17-29, legs 16-26; on tracks of one person at most one cue passed (tennis chest 42
-    # as the shirt rode up and the light changed, legs 32 with a carried bag at the thighs,
-    # scale 0.25 with the camera walking towards a dancer), hence two votes.
+    # Identity switches (extract.pose_identity): steps between the medians of the 0.5 s before
+    # and after a split point. Measured on the sample videos: at the slides two or three cues
+    # stepped together (scale 0.19-0.28, chest 20-29, legs 16-25); on one person's track only
+    # one at a time, up to chest 40 (tennis: the shirt rides up, the light changes), legs 29
+    # (a bag at the thighs), scale 0.34 (a track's first frames) or 0.25 (the camera walking
+    # up to a dancer), hence two votes.
     identity_window_s: float = 0.5  # medians over this much track before and after a split
     switch_scale_step: float = 0.15  # |log| change of pixels per metre (16 %)
     switch_chest_step: float = 15.0  # Lab distance of the chest's colour quartiles
     switch_legs_step: float = 15.0  # the same for both thighs or both shins
     switch_min_votes: int = 2  # cues that must step together
-    switch_margin_s: float = 0.1  # also dropped on both sides of a switch: the slide's edges
-    chimera_scale_bump: float = 0.2  # |log| scale above the medians of the second before and
-    # after: a pose spanning two people (0.24-0.36 measured, at most 0.16 on one person)
+    switch_margin_s: float = 0.1  # also dropped around each stretch: the slide's edges
+    chimera_scale_bump: float = 0.2  # |log| scale above the medians of the 2 x window before
+    # and after: a pose spanning two people (0.25-0.54 measured, at most 0.16 on one person)
     max_chimera_s: float = 3.0  # pieces between two identity breaks up to this long are
-    # dropped: a pose spanning two people lasted 2 s (vtest.avi 555-574)
+    # dropped: a pose spanning two people lasted 2 s (vtest.avi 556-574)
     snap_gap_s: float = 0.1  # a track ending where another starts within this gap and
     snap_distance: float = 1.0  # this close (body sizes) is an identity break
 

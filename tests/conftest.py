@@ -42,3 +42,8 @@ def pose_model(shared_data: Path) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STYLEMOTION_POSE_MODEL", str(path))
         yield path
+
+
+@pytest.fixture(scope="session")
+def motion_dir(shared_data: Path) -> Path:
+    return shared_data / "motion"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -27,14 +26,6 @@ from storage.skeleton import JOINT_INDEX, NUM_JOINTS
 
 BANDAI_FILES = 174
 BANDAI_FRAMES = 31_914
-
-
-@pytest.fixture(scope="module")
-def motion_dir() -> Path:
-    root = os.environ.get("STYLEMOTION_DATA")
-    if not root:
-        pytest.fail("set STYLEMOTION_DATA to the shared data folder (e.g. ../shared/data)")
-    return Path(root) / "motion"
 
 
 @pytest.fixture(scope="module")

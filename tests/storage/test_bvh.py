@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +36,6 @@ from storage.joint_maps import (
 from storage.skeleton import JOINT_INDEX, JOINT_NAMES
 
 ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
-
-
-@pytest.fixture(scope="module")
-def motion_dir() -> Path:
-    root = os.environ.get("STYLEMOTION_DATA")
-    if not root:
-        pytest.fail("set STYLEMOTION_DATA to the shared data folder (e.g. ../shared/data)")
-    return Path(root) / "motion"
 
 
 @pytest.fixture(scope="module")

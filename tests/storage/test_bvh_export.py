@@ -22,11 +22,6 @@ ROUND_TRIP_FILES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def motion_dir(shared_data: Path) -> Path:
-    return shared_data / "motion"
-
-
 def _import(path: Path):
     return import_bvh(path, dataset="test", source_key=path.name)
 
