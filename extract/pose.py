@@ -30,7 +30,13 @@ from mediapipe.tasks.python import BaseOptions, vision
 
 from extract.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
 from extract.pose_model import PoseModelError, file_sha256, resolve_pose_model
-from extract.pose_tracking import PoseDetection, PoseTracker, TrackBuilder, TrackingConfig
+from extract.pose_tracking import (
+    PoseDetection,
+    PoseTracker,
+    TrackBuilder,
+    TrackingConfig,
+    trim_isolated_ends,
+)
 from extract.shots import Shot, ShotConfig, ShotDetector
 from extract.video_frames import NormalisationPlan, NormaliseConfig, open_video_frames
 from storage.records import make_clip_id
@@ -227,6 +233,7 @@ def _select_tracks(
 ) -> tuple[list[TrackBuilder], int, int]:
     """(kept tracks, most prominent first; number too short; number beyond max_people_tracks)."""
     min_detections = max(1, math.ceil(config.min_track_s * fps))
+    builders = [trim_isolated_ends(b, fps, config.tracking) for b in builders]
     long_enough = [b for b in builders if b.num_detections >= min_detections]
     ranked = sorted(long_enough, key=lambda builder: builder.prominence, reverse=True)
     kept = ranked[: config.max_people_tracks]

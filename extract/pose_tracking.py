@@ -78,6 +78,11 @@ class TrackingConfig:
     # dropped: a pose spanning two people lasted 2 s (vtest.avi 556-574)
     snap_gap_s: float = 0.1  # a track ending where another starts within this gap and
     snap_distance: float = 1.0  # this close (body sizes) is an identity break
+    # A track's first or last few detections cut off from the rest by a gap are not trusted:
+    # the association bridged the gap with nothing to compare (video.avi: one frame on another
+    # person, then 0.63 s without detections, then the track's own person).
+    isolated_end_frames: int = 3  # runs at the ends up to this many detections long
+    isolated_end_gap_s: float = 0.3  # separated by a gap at least this long are dropped
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,3 +264,17 @@ class PoseTracker:
         if moved > allowed:
             return _NOT_ALLOWED
         return moved / allowed + config.iou_weight * (1.0 - box_iou(last.box, detection.box))
+
+
+def trim_isolated_ends(builder: TrackBuilder, fps: float, config: TrackingConfig) -> TrackBuilder:
+    """The track without short runs of detections at its ends that a long gap separates."""
+    frames = np.asarray(builder.frame_indices)  # (N,)
+    gaps = np.flatnonzero(np.diff(frames) >= config.isolated_end_gap_s * fps)  # before index+1
+    start, stop = 0, len(frames)
+    if len(gaps) and gaps[0] + 1 <= config.isolated_end_frames:
+        start = int(gaps[0]) + 1
+    if len(gaps) and len(frames) - (gaps[-1] + 1) <= config.isolated_end_frames:
+        stop = int(gaps[-1]) + 1
+    if (start, stop) == (0, len(frames)) or start >= stop:
+        return builder
+    return builder.piece(start, stop)
