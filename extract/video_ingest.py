@@ -89,8 +89,10 @@ def videos_with_poses(reader: ShardReader) -> set[str]:
     return {video_id for s in reader.stats() if s.shard_id in pose_shards for video_id in s.inputs}
 
 
-def plan_pose_shards(reader: ShardReader, videos_per_shard: int) -> list[ShardPlan]:
-    pending = sorted(set(ok_videos(reader)) - videos_with_poses(reader))
+def plan_pose_shards(
+    videos: dict[str, VideoRecord], reader: ShardReader, videos_per_shard: int
+) -> list[ShardPlan]:
+    pending = sorted(set(videos) - videos_with_poses(reader))
     return plan_shards(pending, videos_per_shard, POSE_STAGE)
 
 
@@ -106,14 +108,17 @@ def _video_failure(video: VideoRecord, dataset: str, error: Exception) -> Failur
 
 
 def extract_pose_shard(
-    root: str, plan: ShardPlan, pose_config: PoseConfig, dataset: str
+    root: str,
+    plan: ShardPlan,
+    videos: dict[str, VideoRecord],
+    pose_config: PoseConfig,
+    dataset: str,
 ) -> dict[str, int]:
     """Run the pose model on one shard's videos and write it; returns small stats.
 
     Runs in a worker process: it takes and returns only ids, paths, configs and counts.
     """
     location = open_location(root)
-    videos = ok_videos(ShardReader(location))
     tracks: list[PoseTrack] = []
     failures: list[FailureRecord] = []
     for video_id in plan.inputs:
@@ -130,19 +135,21 @@ def extract_pose_shard(
 
 
 def _run_pose_shards(
-    config: VideoExtractConfig, plans: list[ShardPlan]
+    config: VideoExtractConfig, plans: list[ShardPlan], videos: dict[str, VideoRecord]
 ) -> Iterator[tuple[ShardPlan, dict[str, int]]]:
-    """(plan, stats) per finished shard, in completion order."""
+    """(plan, stats) per finished shard, in completion order; each shard gets its own rows."""
+
+    def arguments(plan: ShardPlan) -> tuple:
+        rows = {video_id: videos[video_id] for video_id in plan.inputs}
+        return config.root, plan, rows, config.pose, config.dataset
+
     if config.workers <= 1:
         for plan in plans:
-            yield plan, extract_pose_shard(config.root, plan, config.pose, config.dataset)
+            yield plan, extract_pose_shard(*arguments(plan))
         return
     # spawn: MediaPipe and ffmpeg pipes do not survive fork well; each worker starts clean.
     with ProcessPoolExecutor(config.workers, mp_context=get_context("spawn")) as pool:
-        futures = {
-            pool.submit(extract_pose_shard, config.root, plan, config.pose, config.dataset): plan
-            for plan in plans
-        }
+        futures = {pool.submit(extract_pose_shard, *arguments(plan)): plan for plan in plans}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -152,12 +159,13 @@ def extract_pending_poses(
 ) -> ExtractSummary:
     """Pose shards for every fetched video that has none yet."""
     reader = ShardReader(config.root)
-    plans = plan_pose_shards(reader, config.videos_per_shard)
+    videos = ok_videos(reader)  # read once; each shard is handed its own rows
+    plans = plan_pose_shards(videos, reader, config.videos_per_shard)
     summary = ExtractSummary(videos_pending=sum(len(p.inputs) for p in plans))
     progress = tqdm(
         total=summary.videos_pending, unit="video", desc="pose", disable=not show_progress
     )
-    for plan, stats in _run_pose_shards(config, plans):
+    for plan, stats in _run_pose_shards(config, plans, videos):
         summary.pose_shards_written += 1
         summary.tracks += stats["tracks"]
         summary.pose_frames += stats["frames"]

@@ -29,11 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from storage.skeleton import BODY_PART_NAMES
+from models.features import NUM_PARTS, NUM_TOKENS, TOKEN_NAMES  # noqa: F401 (re-exported)
 
-TOKEN_NAMES: tuple[str, ...] = (*BODY_PART_NAMES, "root")
-NUM_TOKENS = len(TOKEN_NAMES)  # 6
-NUM_PARTS = len(BODY_PART_NAMES)  # 5: the style heads pool the body parts, not the root
+# The token layout is the features' (6 tokens: the five body parts, then the root); the style
+# heads pool the 5 body parts, not the root.
 CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "stylemotion-motion-encoder"
 

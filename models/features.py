@@ -33,7 +33,7 @@ from storage.skeleton import (
 
 logger = logging.getLogger(__name__)
 
-TOKEN_NAMES: tuple[str, ...] = ("torso", "left_arm", "right_arm", "left_leg", "right_leg", "root")
+TOKEN_NAMES: tuple[str, ...] = (*BODY_PART_NAMES, "root")
 NUM_TOKENS = len(TOKEN_NAMES)
 NUM_PARTS = len(BODY_PART_NAMES)
 ROOT_TOKEN = TOKEN_NAMES.index("root")
@@ -44,8 +44,6 @@ ROOT_FEATURE_NAMES: tuple[str, ...] = (
     "yaw_rate",
     *(f"{name}_contact" for name in FOOT_JOINTS),
 )
-if TOKEN_NAMES[:NUM_PARTS] != BODY_PART_NAMES:
-    raise RuntimeError(f"TOKEN_NAMES {TOKEN_NAMES} disagree with the skeleton {BODY_PART_NAMES}")
 
 _PELVIS = JOINT_INDEX["pelvis"]
 _FOOT_INDICES = np.array([JOINT_INDEX[name] for name in FOOT_JOINTS])
