@@ -74,7 +74,8 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from storage.schema import VIDEOS_TABLE
+    from storage.scene_summary import format_scene_summary, scene_failures_by_kind, summarise_scenes
+    from storage.schema import SCENES_TABLE, VIDEOS_TABLE
     from storage.shard_reader import ShardReader
     from storage.summary import (
         format_summary,
@@ -87,13 +88,19 @@ def run_inspect(args: argparse.Namespace) -> int:
     reader = ShardReader(args.root)
     summary = summarise_dataset(reader)
     videos = summarise_videos(reader) if reader.shard_ids(VIDEOS_TABLE) else None
+    scenes = summarise_scenes(reader) if reader.shard_ids(SCENES_TABLE) else None
+    scene_skips = scene_failures_by_kind(reader) if scenes is not None else {}
     if args.json:
         payload = asdict(summary) | {"videos": asdict(videos) if videos else None}
+        payload["scene_labellers"] = [asdict(s) for s in scenes] if scenes is not None else None
+        payload["scene_skips_by_kind"] = scene_skips
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         print(format_summary(summary))
         if videos:
             print(format_video_summary(videos))
+        if scenes is not None:
+            print(format_scene_summary(scenes, scene_skips))
     return 0
 
 

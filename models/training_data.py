@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from models.batch_sampler import StyleBalancedBatchSampler
 from models.features import FeatureStats
 from models.windows import (
     LabelVocabulary,
-    StyleBalancedBatchSampler,
     WindowBatch,
     WindowDataset,
     WindowIndex,

@@ -1,26 +1,27 @@
-"""Training windows for the contrastive encoders: labels, split, window index, dataset, sampler.
+"""Training windows for the contrastive encoders: labels, split, window index, dataset.
 
 Owns the path from finished clip shards to batches the encoders train on. Clips are loaded
 through `storage.shard_reader` and split by `split_of` (a rule on content/take/clip id, so the
 encoder split does not depend on ingest options); `LabelVocabulary` maps style and content names
 to indices; `WindowIndex` lists every window start of every clip (windows are cut at load time,
 never stored); `WindowDataset` serves normalised `models.features` tokens and descriptors, with
-optional augmentation on positions; `StyleBalancedBatchSampler` builds batches of several styles
-with several windows each, so every batch holds positives for a supervised contrastive loss.
+optional augmentation on positions (`models.augment`); `models.batch_sampler` draws the
+style-balanced batches.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
+from models.augment import AugmentConfig, augment_window
 from models.features import (
     NUM_PARTS,
     NUM_TOKENS,
@@ -33,10 +34,8 @@ from models.features import (
     window_descriptors,
     window_features,
 )
-from storage.canonical import rotation_about_y
 from storage.records import MotionClip, Split
 from storage.shard_reader import ClipFilter, ShardReader
-from storage.skeleton import MIRROR_INDEX
 from storage.splits import assign_split
 
 logger = logging.getLogger(__name__)
@@ -206,80 +205,6 @@ class WindowIndex:
         return cls(*table.T.copy(), window_frames=width, skipped_clip_ids=tuple(skipped))
 
 
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Position-space augmentations, each switchable.
-
-    Joint noise is a per-joint offset held over the window (`joint_noise_std_m`, 1 cm) plus a small
-    per-frame jitter: i.i.d. 1 cm per frame would add ~0.4 m/s of velocity noise at 30 fps and
-    swamp the 0.35 m/s contact threshold. `rotate` is a no-op on `models.features` (they live
-    in the facing frame; the tests check it) and is kept for consumers of raw positions.
-    """
-
-    noise: bool = True
-    joint_noise_std_m: float = 0.01
-    frame_noise_std_m: float = 0.002
-    rotate: bool = True
-    speed_change: bool = True
-    speed_range: tuple[float, float] = (0.9, 1.1)
-    mirror: bool = True
-    mirror_probability: float = 0.5
-
-
-def mirror_positions(positions: np.ndarray) -> np.ndarray:
-    """Left/right mirror of positions `(T, J, 3)`: x -> -x and left/right joints swapped."""
-    mirrored = positions[:, list(MIRROR_INDEX)].copy()  # (T, J, 3)
-    mirrored[..., 0] *= -1.0
-    return mirrored
-
-
-def rotate_positions(positions: np.ndarray, angle: float) -> np.ndarray:
-    """Positions `(T, J, 3)` turned by `angle` radians about the vertical axis through 0."""
-    return (positions @ rotation_about_y(angle).T.astype(positions.dtype)).astype(np.float32)
-
-
-def resample_window(positions: np.ndarray, start: int, num_frames: int, speed: float) -> np.ndarray:
-    """`num_frames` frames `(W, J, 3)` sampled every `speed` source frames around a window.
-
-    The span stays centred on the window `[start, start + W)` and is shifted (and `speed`
-    reduced) to fit inside the clip; linear interpolation between neighbouring frames.
-    """
-    last = positions.shape[0] - 1
-    speed = min(speed, last / max(num_frames - 1, 1))
-    offset = start + 0.5 * (num_frames - 1) * (1.0 - speed)
-    offset = float(np.clip(offset, 0.0, last - speed * (num_frames - 1)))
-    times = offset + speed * np.arange(num_frames)  # (W,) source frame times
-    lower = np.clip(np.floor(times).astype(np.int64), 0, last)  # (W,)
-    upper = np.minimum(lower + 1, last)
-    weight = (times - lower)[:, None, None]  # (W, 1, 1)
-    mixed = (1.0 - weight) * positions[lower] + weight * positions[upper]  # (W, J, 3)
-    return mixed.astype(np.float32)
-
-
-def augment_window(
-    positions: np.ndarray,
-    start: int,
-    num_frames: int,
-    config: AugmentConfig,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """An augmented window `(W, J, 3)` cut from a clip's positions `(T, J, 3)`."""
-    if config.speed_change:
-        speed = rng.uniform(*config.speed_range)
-        window = resample_window(positions, start, num_frames, speed)  # (W, J, 3)
-    else:
-        window = positions[start : start + num_frames].copy()  # (W, J, 3)
-    if config.mirror and rng.random() < config.mirror_probability:
-        window = mirror_positions(window)
-    if config.rotate:
-        window = rotate_positions(window, rng.uniform(-np.pi, np.pi))
-    if config.noise:
-        offsets = rng.normal(0.0, config.joint_noise_std_m, (1, *window.shape[1:]))  # (1, J, 3)
-        jitter = rng.normal(0.0, config.frame_noise_std_m, window.shape)  # (W, J, 3)
-        window = (window + offsets + jitter).astype(np.float32)
-    return window
-
-
 class WindowDataset(Dataset):
     """Windows of clips as normalised tokens `(W, 6, F_max)` and descriptors `(5, D)`.
 
@@ -402,77 +327,3 @@ def collate_windows(items: Sequence[dict[str, torch.Tensor]]) -> WindowBatch:
     return WindowBatch(
         **{f.name: torch.stack([item[f.name] for item in items]) for f in fields(WindowBatch)}
     )
-
-
-class _CyclingQueue:
-    """Shuffled window indices of one style, reshuffled when used up; `take` never repeats."""
-
-    def __init__(self, indices: np.ndarray, rng: np.random.Generator) -> None:
-        self.indices, self.rng = indices, rng
-        self.order, self.position = rng.permutation(indices), 0
-
-    def take(self, count: int) -> list[int]:
-        if self.position + count > len(self.order):
-            rest = self.order[self.position :]
-            others = self.rng.permutation(np.setdiff1d(self.indices, rest))
-            self.order, self.position = np.concatenate([rest, others]), 0
-        chosen = self.order[self.position : self.position + count]
-        self.position += count
-        return chosen.tolist()
-
-
-class StyleBalancedBatchSampler(Sampler[list[int]]):
-    """Batches of `styles_per_batch` distinct styles x `windows_per_style` windows each.
-
-    Styles are drawn uniformly per batch (so rare styles are seen as often as common ones);
-    windows of a style cycle through a shuffle of all its windows. Deterministic per
-    (seed, epoch; call `set_epoch`). Every rank builds the same global batch sequence and keeps
-    batches `rank::world_size`, so DDP ranks see different batches and the same count.
-    Windows with style -1 and styles with fewer than `windows_per_style` windows are left out.
-    `batches_per_epoch` counts all ranks together (default: labelled windows // batch size).
-    """
-
-    def __init__(
-        self,
-        style_of_window: Sequence[int] | np.ndarray,
-        styles_per_batch: int,
-        windows_per_style: int,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        batches_per_epoch: int | None = None,
-    ) -> None:
-        styles = np.asarray(style_of_window, dtype=np.int64)  # (N,)
-        pools = {int(s): np.flatnonzero(styles == s) for s in np.unique(styles[styles >= 0])}
-        small = sorted(s for s, pool in pools.items() if len(pool) < windows_per_style)
-        if small:
-            logger.warning("styles %s have < %d windows; left out", small, windows_per_style)
-        self.pools = {s: pool for s, pool in pools.items() if s not in small}
-        if len(self.pools) < styles_per_batch:
-            raise ValueError(
-                f"{len(self.pools)} styles have >= {windows_per_style} windows, "
-                f"need {styles_per_batch} per batch"
-            )
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} outside world size {world_size}")
-        self.styles_per_batch, self.windows_per_style = styles_per_batch, windows_per_style
-        self.seed, self.rank, self.world_size, self.epoch = seed, rank, world_size, 0
-        batch_size = styles_per_batch * windows_per_style
-        total = batches_per_epoch or int((styles >= 0).sum()) // batch_size
-        self.num_batches = max(1, total // world_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        style_ids = np.array(sorted(self.pools))
-        queues = {s: _CyclingQueue(self.pools[s], rng) for s in style_ids.tolist()}
-        for batch in range(self.num_batches * self.world_size):
-            chosen = rng.choice(style_ids, size=self.styles_per_batch, replace=False)
-            windows = [w for s in chosen.tolist() for w in queues[s].take(self.windows_per_style)]
-            if batch % self.world_size == self.rank:
-                yield windows

@@ -23,11 +23,13 @@ CLIPS_TABLE = "clips"
 FAILURES_TABLE = "failures"
 VIDEOS_TABLE = "videos"
 POSES_TABLE = "poses"
+SCENES_TABLE = "scenes"
 SCHEMA_VERSIONS: dict[str, int] = {
     CLIPS_TABLE: 1,
     FAILURES_TABLE: 1,
     VIDEOS_TABLE: 1,
     POSES_TABLE: 1,
+    SCENES_TABLE: 1,
 }
 
 META_TABLE = b"stylemotion.table"

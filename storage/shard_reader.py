@@ -21,10 +21,12 @@ import pyarrow.parquet as pq
 
 from storage.filesystem import Location, open_location
 from storage.records import FailureRecord, MotionClip, ShardStats
+from storage.scene_schema import SCENE_LABEL_COLUMNS
 from storage.schema import (
     CLIP_LABEL_COLUMNS,
     CLIPS_TABLE,
     FAILURES_TABLE,
+    SCENES_TABLE,
     check_schema_metadata,
     table_to_clips,
     table_to_failures,
@@ -99,14 +101,16 @@ class ShardReader:
             check_schema_metadata(fragment.physical_schema.metadata, table, fragment.path)
         return dataset
 
-    def read_shard(self, table: str, shard_id: str) -> pa.Table:
-        """One finished shard's `table`, schema version checked."""
+    def read_shard(
+        self, table: str, shard_id: str, columns: Iterable[str] | None = None
+    ) -> pa.Table:
+        """One finished shard's `table` (all columns or `columns`), schema version checked."""
         if shard_id not in self.shard_ids(table):
             raise KeyError(f"no finished '{table}' shard {shard_id} in {self.location.uri}")
         path = self.location.join(table, f"{shard_id}.parquet")
         parquet = pq.ParquetFile(path, filesystem=self.location.filesystem)
         check_schema_metadata(parquet.schema_arrow.metadata, table, path)
-        return parquet.read()
+        return parquet.read(columns=list(columns) if columns is not None else None)
 
     def iter_clips(
         self, where: ClipFilter | None = None, batch_size: int = 32
@@ -134,3 +138,31 @@ class ShardReader:
 
     def failures(self) -> list[FailureRecord]:
         return table_to_failures(self.dataset(FAILURES_TABLE).to_table())
+
+    def scenes(
+        self, labeller_id: str | None = None, columns: Iterable[str] | None = None
+    ) -> pa.Table:
+        """Scene labels (one row per clip and labeller), of one labeller or all; empty if none.
+
+        `columns` None reads every column, keyframe images included; pass
+        `SCENE_LABEL_COLUMNS` for the small ones.
+        """
+        names = list(columns) if columns is not None else None
+        if not self.shard_ids(SCENES_TABLE):
+            return TABLE_SCHEMAS[SCENES_TABLE].empty_table().select(names or [])
+        expression = pc.field("labeller_id") == labeller_id if labeller_id else None
+        return self.dataset(SCENES_TABLE).to_table(columns=names, filter=expression)
+
+    def labels_with_scenes(self, labeller_id: str, where: ClipFilter | None = None) -> pa.Table:
+        """`labels(where)` with one labeller's scene columns joined on clip_id (null: none).
+
+        The scene columns are prefixed `scene_`: `scene_label` replaces the clips table's own
+        (unused) column, `scene_caption`, `scene_confidence`, ... sit beside it.
+        """
+        scenes = self.scenes(labeller_id, columns=SCENE_LABEL_COLUMNS).drop_columns(
+            ["labeller_id", "labelled_at"]
+        )
+        scene_columns = {name: f"scene_{name}" for name in scenes.column_names if name != "clip_id"}
+        scenes = scenes.rename_columns([scene_columns.get(n, n) for n in scenes.column_names])
+        labels = self.labels(where).drop_columns(["scene_label"])
+        return labels.join(scenes, "clip_id", join_type="left outer")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from storage.scene_schema import SCENES_SCHEMA
 from storage.schema import (
     CLIPS_SCHEMA,
     CLIPS_TABLE,
     FAILURES_SCHEMA,
     FAILURES_TABLE,
     POSES_TABLE,
+    SCENES_TABLE,
     VIDEOS_TABLE,
 )
 from storage.video_schema import POSES_SCHEMA, VIDEOS_SCHEMA
@@ -22,6 +24,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     FAILURES_TABLE: FAILURES_SCHEMA,
     VIDEOS_TABLE: VIDEOS_SCHEMA,
     POSES_TABLE: POSES_SCHEMA,
+    SCENES_TABLE: SCENES_SCHEMA,
 }
 
 

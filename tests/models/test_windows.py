@@ -13,6 +13,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from models.augment import AugmentConfig, augment_window, mirror_positions, resample_window
+from models.batch_sampler import StyleBalancedBatchSampler
 from models.features import (
     ROOT_FEATURE_NAMES,
     ROOT_TOKEN,
@@ -24,19 +26,14 @@ from models.features import (
     window_descriptors,
 )
 from models.windows import (
-    AugmentConfig,
     LabelVocabulary,
-    StyleBalancedBatchSampler,
     UnlabelledClipError,
     WindowBatch,
     WindowDataset,
     WindowIndex,
-    augment_window,
     collate_windows,
     default_split_note,
     load_clips,
-    mirror_positions,
-    resample_window,
     split_of,
 )
 from storage.records import MotionClip

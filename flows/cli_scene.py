@@ -1,0 +1,94 @@
+"""Scene subcommand of `stylemotion`: label-scenes.
+
+`stylemotion label-scenes ROOT [--model M] [--caption-model M] [--vocab FILE] ...` labels every
+video clip not yet labelled by this labeller (models + settings), with a progress bar, and ends
+with the labeller's label histogram, unknown rate and skips by reason. Model and vocabulary
+problems stop the command with exit code 2 and a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from flows.cli_common import UsageError, require_dataset
+
+
+def add_label_scenes(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("label-scenes", help="CLIP / VLM scene labels for video clips")
+    parser.add_argument("root", help="dataset root (path or URI)")
+    parser.add_argument(
+        "--model",
+        help="open_clip model: local-dir:DIR or hf-hub:ORG/REPO (default $STYLEMOTION_SCENE_MODEL)",
+    )
+    parser.add_argument(
+        "--caption-model",
+        help="transformers image-text-to-text model id or directory "
+        "(default $STYLEMOTION_CAPTION_MODEL; unset: no captions)",
+    )
+    parser.add_argument("--vocab", help="scene vocabulary file (text: one per line, or YAML)")
+    parser.add_argument("--no-zero-shot", action="store_true", help="switch CLIP labels off")
+    parser.add_argument("--no-captions", action="store_true", help="switch VLM captions off")
+    parser.add_argument("--threshold", type=float, default=0.25, help="below: label 'unknown'")
+    parser.add_argument("--keyframes", type=int, default=3, help="keyframes per clip")
+    parser.add_argument("--person", choices=("blur", "mask", "none"), default="blur")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", help="torch device (default: cuda if present, else cpu)")
+    parser.add_argument("--offline", action="store_true", help="use only cached/local weights")
+    parser.add_argument(
+        "--replace", action="store_true", help="remove other labellers' scene labels"
+    )
+    parser.set_defaults(handler=run_label_scenes)
+
+
+def _config(args: argparse.Namespace):  # -> SceneLabelConfig
+    from extract.scene_labelling import SceneLabelConfig
+    from extract.scene_vocab import load_vocabulary
+
+    vocabulary = {}
+    if args.vocab:
+        loaded = load_vocabulary(args.vocab)
+        vocabulary = {"scenes": loaded.scenes, "templates": loaded.templates}
+    return SceneLabelConfig(
+        root=args.root,
+        clip_model=args.model,
+        caption_model=args.caption_model,
+        zero_shot=not args.no_zero_shot,
+        captions=not args.no_captions,
+        unknown_threshold=args.threshold,
+        num_keyframes=args.keyframes,
+        person_mode=args.person,
+        batch_size=args.batch_size,
+        device=args.device,
+        offline=args.offline,
+        replace=args.replace,
+        **vocabulary,
+    )
+
+
+def run_label_scenes(args: argparse.Namespace) -> int:
+    from extract.scene_labelling import SceneConfigError, label_scenes
+    from extract.scene_model_loading import SceneModelError
+    from extract.scene_vocab import VocabularyError
+
+    require_dataset(args.root)
+    try:
+        summary = label_scenes(_config(args), show_progress=True)
+    except (SceneModelError, SceneConfigError, VocabularyError) as error:
+        raise UsageError(str(error)) from error
+    print(
+        f"label-scenes: labeller {summary.labeller_id}: {summary.clip_shards} clip shards, "
+        f"{summary.shards_written} labelled now, {summary.shards_skipped} already done, "
+        f"{summary.shards_removed} scene shards removed; this run: {summary.clips_labelled} "
+        f"clips labelled, {summary.clips_skipped} skipped"
+    )
+    total = sum(summary.labels.values())
+    print(f"labels ({total} clips, unknown rate {summary.unknown_rate:.1%}):")
+    for label, count in summary.labels.items():
+        print(f"  {label:<24} {count}")
+    print(f"skipped: {sum(summary.skipped_by_kind.values())}")
+    for kind, count in summary.skipped_by_kind.items():
+        print(f"  {kind:<24} {count}")
+    return 0
+
+
+SCENE_COMMANDS = (add_label_scenes,)
