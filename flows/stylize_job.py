@@ -1,0 +1,203 @@
+"""The batch stylization job: sources x style -> stylized clip shards, BVH files and previews.
+
+Owns `StylizeJobConfig` and `run_stylize_job(config) -> StylizeSummary`, the plain function
+behind `stylemotion stylize` and the `stylize-batch` flow. Styles are labels the run knows or
+reference inputs (dataset roots, BVH, videos: a new style from new videos); `parts` overrides
+the style per body part. Sources are stylized in batches; each output is a `MotionClip` in the
+`stylized` dataset whose provenance (source clip, style reference, strength, steps, seed, run)
+is in `source_uri`, plus a BVH file and a side-by-side preview (source | stylized). A source that
+fails is recorded in the failures table with its reason and the batch goes on; shards are
+written per batch, so finished work survives a later failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlencode
+
+from tqdm import tqdm
+
+from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
+from models.stylize import DiffusionStylizer, StyleCondition, StylizeError, part_indices
+from storage.canonical import root_trajectory
+from storage.filesystem import open_location
+from storage.records import FailureRecord, MotionClip, make_clip_id
+from storage.shard_writer import ShardPlan, write_shard
+
+logger = logging.getLogger(__name__)
+
+STYLIZED_DATASET = "stylized"
+
+
+@dataclass(frozen=True)
+class StylizeJobConfig:
+    run: str
+    sources: tuple[str, ...]
+    style: tuple[str, ...]
+    out: str
+    parts: dict[str, str] = field(default_factory=dict)
+    strength: float = 1.5
+    steps: int = 20
+    seed: int = 0
+    batch_size: int = 16
+    source_split: str | None = None
+    source_content: str | None = None
+    source_style: str | None = None
+    limit: int | None = None
+    write_bvh: bool = True
+    write_previews: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class StylizeSummary:
+    stylized: int = 0
+    failed: int = 0
+    shards: list[str] = field(default_factory=list)
+    bvh_files: list[str] = field(default_factory=list)
+    previews: list[str] = field(default_factory=list)
+
+
+def _condition(stylizer: DiffusionStylizer, spec: tuple[str, ...], work: Path, name: str):
+    if len(spec) == 1 and spec[0] in stylizer.styles:
+        return stylizer.condition_of_label(spec[0])
+    try:
+        clips = resolve_motion_input(spec, work, name)
+    except StylizeInputError as error:
+        raise StylizeError(str(error)) from error
+    return stylizer.condition_of_clips(clips, name)
+
+
+def style_condition(stylizer: DiffusionStylizer, config: StylizeJobConfig) -> StyleCondition:
+    """The global style, with per-part overrides from `config.parts` (labels or inputs)."""
+    work = Path(config.out) / "_inputs"
+    base = _condition(stylizer, config.style, work, "style")
+    parts = base.parts.clone()
+    for part_name, spec in sorted(config.parts.items()):
+        other = _condition(stylizer, (spec,), work, f"part-{part_name}")
+        for index in part_indices(part_name):
+            parts[index] = other.parts[index]
+    described = ";".join([base.description, *(f"{k}={v}" for k, v in sorted(config.parts.items()))])
+    return StyleCondition(base.style, parts, described)
+
+
+def _style_label(config: StylizeJobConfig) -> str:
+    return config.style[0] if len(config.style) == 1 else Path(config.style[0]).stem
+
+
+def stylized_clip(
+    source: MotionClip, positions, config: StylizeJobConfig, description: str
+) -> MotionClip:
+    provenance = urlencode(
+        {
+            "source": source.clip_id,
+            "style": description,
+            "strength": config.strength,
+            "steps": config.steps,
+            "seed": config.seed,
+            "run": config.run,
+        }
+    )
+    clip_id = make_clip_id(
+        "stylize", source.clip_id, description, config.strength, config.seed, config.run
+    )
+    return replace(
+        source,
+        clip_id=clip_id,
+        positions=positions,
+        confidence=positions[..., 0] * 0 + 1,
+        root_trajectory=root_trajectory(positions),
+        source_uri=f"stylize:?{provenance}",
+        dataset=STYLIZED_DATASET,
+        extractor="stylemotion-diffusion",
+        extractor_version=Path(config.run).name,
+        style=_style_label(config),
+    )
+
+
+def _write_extras(clip: MotionClip, source: MotionClip, out: Path, config, summary) -> None:
+    if config.write_bvh:
+        from storage.bvh_export import write_clip_bvh
+
+        path = out / "bvh" / f"{clip.clip_id}.bvh"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_clip_bvh(clip, path)
+        summary.bvh_files.append(str(path))
+    if config.write_previews:
+        from extract.render import SkeletonPanel, render_skeleton_video
+
+        path = out / "previews" / f"{clip.clip_id}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        panels = [
+            SkeletonPanel(source.positions, f"source {source.content or ''}"),
+            SkeletonPanel(clip.positions, f"stylized {clip.style}"),
+        ]
+        render_skeleton_video(panels, clip.fps, path)
+        summary.previews.append(str(path))
+
+
+def _failure(source: MotionClip, error: Exception) -> FailureRecord:
+    return FailureRecord(
+        source_uri=source.source_uri or source.clip_id,
+        dataset=STYLIZED_DATASET,
+        stage="stylize",
+        error_kind=type(error).__name__,
+        message=f"source clip {source.clip_id}: {error}",
+    )
+
+
+def _stylize_batch(stylizer, batch, condition, config, out, summary) -> tuple[list, list]:
+    clips, failures = [], []
+    try:
+        outputs = stylizer.stylize_positions(
+            [s.positions for s in batch], [condition] * len(batch), config.strength, config.seed
+        )
+    except (ValueError, RuntimeError) as error:  # the batch failed: retry one by one
+        if len(batch) == 1:
+            return [], [_failure(batch[0], error)]
+        for source in batch:
+            more = _stylize_batch(stylizer, [source], condition, config, out, summary)
+            clips += more[0]
+            failures += more[1]
+        return clips, failures
+    for source, positions in zip(batch, outputs, strict=True):
+        try:
+            clip = stylized_clip(source, positions, config, condition.description)
+            _write_extras(clip, source, out, config, summary)
+            clips.append(clip)
+        except (ValueError, RuntimeError, OSError) as error:
+            failures.append(_failure(source, error))
+    return clips, failures
+
+
+def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> StylizeSummary:
+    stylizer = DiffusionStylizer.load(config.run, config.device, config.steps)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    condition = style_condition(stylizer, config)
+    query = ClipQuery(config.source_split, config.source_style, config.source_content, config.limit)
+    try:
+        sources = resolve_motion_input(config.sources, out / "_inputs", "source", query)
+    except StylizeInputError as error:
+        raise StylizeError(str(error)) from error
+    location = open_location(str(out / "dataset"))
+    summary = StylizeSummary()
+    progress = tqdm(total=len(sources), unit="clip", desc="stylize", disable=not show_progress)
+    for start in range(0, len(sources), config.batch_size):
+        batch = sources[start : start + config.batch_size]
+        clips, failures = _stylize_batch(stylizer, batch, condition, config, out, summary)
+        ids = tuple(sorted(s.clip_id for s in batch))
+        plan = ShardPlan(
+            f"stylized-{make_clip_id(condition.description, config.strength, config.seed, *ids)}",
+            ids,
+        )
+        write_shard(location, plan, clips, failures)
+        summary.shards.append(plan.shard_id)
+        summary.stylized += len(clips)
+        summary.failed += len(failures)
+        progress.update(len(batch))
+    progress.close()
+    logger.info("stylized %d clips, %d failed", summary.stylized, summary.failed)
+    return summary

@@ -1,0 +1,111 @@
+"""The diffusion run's checkpoint: denoiser, normaliser, style prototypes, encoder identity.
+
+Owns `save_run_checkpoint` / `load_run_checkpoint` and `DiffusionRun`. A checkpoint holds the
+`DenoiserConfig` (so loading needs no flags), the weights, the stage ("base" or "adaptor"), the
+training config, the motion normaliser, the label vocabulary, the per-style prototypes of the
+frozen encoder, and the encoder run's path and checksum; a file of another kind or version, or
+weights that do not fit, fail with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.denoiser import DenoiserConfig, MotionDenoiser
+from models.motion_repr import MotionNormaliser
+from models.windows import LabelVocabulary
+
+CHECKPOINT_NAME = "last.pt"
+CHECKPOINT_KIND = "stylemotion-motion-denoiser"
+FORMAT_VERSION = 1
+
+
+class DiffusionCheckpointError(ValueError):
+    """A diffusion run cannot be loaded; the message names the file and the reason."""
+
+
+@dataclass
+class DiffusionRun:
+    path: Path
+    model: MotionDenoiser
+    stage: str
+    step: int
+    normaliser: MotionNormaliser
+    vocabulary: LabelVocabulary
+    prototypes: torch.Tensor  # (S, Ds)
+    part_prototypes: torch.Tensor  # (S, 5, Ds)
+    encoder_run: str
+    encoder_checksum: str
+    train_config: dict[str, Any]
+
+
+def save_run_checkpoint(run_dir: Path, model, config, data, encoder_run, step: int) -> Path:
+    prototypes, part_prototypes = data.prototypes()
+    payload = {
+        "kind": CHECKPOINT_KIND,
+        "format_version": FORMAT_VERSION,
+        "config": asdict(model.config),
+        "state_dict": model.state_dict(),
+        "stage": config.stage,
+        "step": step,
+        "train_config": asdict(config),
+        "normaliser": data.normaliser.to_dict(),
+        "vocabulary": data.vocabulary.to_dict(),
+        "prototypes": prototypes,
+        "part_prototypes": part_prototypes,
+        "encoder_run": str(Path(encoder_run.path).resolve()),
+        "encoder_checksum": encoder_run.checksum,
+    }
+    path = run_dir / CHECKPOINT_NAME
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def _config(path: Path, values: Any) -> DenoiserConfig:
+    names = {f.name for f in fields(DenoiserConfig)}
+    if not isinstance(values, dict) or set(values) - names:
+        raise DiffusionCheckpointError(f"{path}: denoiser config this code does not know")
+    return DenoiserConfig(**values)
+
+
+def load_run_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> DiffusionRun:
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        raise DiffusionCheckpointError(f"{run_dir}: no {CHECKPOINT_NAME} (is it a diffusion run?)")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:
+        raise DiffusionCheckpointError(f"{path}: not a readable checkpoint: {error}") from error
+    if not isinstance(payload, dict) or payload.get("kind") != CHECKPOINT_KIND:
+        raise DiffusionCheckpointError(f"{path}: not a diffusion checkpoint")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise DiffusionCheckpointError(
+            f"{path}: format version {payload.get('format_version')!r}, this code reads "
+            f"{FORMAT_VERSION}"
+        )
+    model = MotionDenoiser(_config(path, payload["config"]))
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        raise DiffusionCheckpointError(f"{path}: weights do not fit: {error}") from error
+    model.set_adaptor(payload["stage"] == "adaptor")
+    return DiffusionRun(
+        path=Path(run_dir),
+        model=model.to(device).eval(),
+        stage=payload["stage"],
+        step=int(payload["step"]),
+        normaliser=MotionNormaliser.from_dict(payload["normaliser"]),
+        vocabulary=LabelVocabulary.from_dict(payload["vocabulary"]),
+        prototypes=payload["prototypes"],
+        part_prototypes=payload["part_prototypes"],
+        encoder_run=payload["encoder_run"],
+        encoder_checksum=payload["encoder_checksum"],
+        train_config=payload["train_config"],
+    )

@@ -1,0 +1,304 @@
+"""Two-stage training of the stylization diffusion model, the encoders frozen throughout.
+
+Owns `TrainDiffusionConfig` and `train_diffusion(config) -> run_dir`. Stage "base" trains the
+denoiser to rebuild a window from its content sequence `z_c` (diffusion + foot + bone losses).
+Stage "adaptor" loads a base run, freezes it and trains only the style adaptor (LoRA + style
+cross-attention): half of each batch rebuilds its source with the style of another window of
+the same style (diffusion loss applies), the other half gets a different style and is scored by
+the frozen encoders (style identity, per-part style, content) plus the foot, bone and key-joint
+losses; some of those mix styles per body part (arms from the target, legs from the source, or
+the reverse), so per-part control is trained; a share of conditions is dropped for
+classifier-free guidance. Losses are scored on the one-step x0 prediction, weighted by
+`sqrt(alpha_bar_t)` for the encoder losses (a very noisy step predicts little).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from models.denoiser import DenoiserConfig, MotionDenoiser
+from models.diffusion_checkpoint import load_run_checkpoint, save_run_checkpoint
+from models.diffusion_data import DiffusionData, EncoderCodes, build_diffusion_data, style_vectors
+from models.diffusion_losses import (
+    DiffusionLossConfig,
+    bone_length_loss,
+    condition_orthogonality_loss,
+    content_loss,
+    diffusion_loss,
+    foot_skate_loss,
+    key_joint_loss,
+    style_identity_loss,
+)
+from models.diffusion_schedule import NoiseSchedule
+from models.encoder_run import load_encoder_run
+from models.motion_repr import MOTION_DIM
+from models.train_encoders import choose_device, seed_everything
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("base", "adaptor")
+PART_GROUPS = ((1, 2), (3, 4))  # arms (left, right), legs (left, right) in BODY_PART_NAMES order
+
+
+@dataclass(frozen=True)
+class DenoiserSize:
+    d_model: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    dropout: float = 0.1
+    lora_rank: int = 8
+    lora_alpha: float = 8.0
+
+
+@dataclass(frozen=True)
+class TrainDiffusionConfig:
+    data_root: str
+    encoder_run: str
+    out: str
+    stage: str = "base"
+    base_run: str | None = None
+    seed: int = 0
+    steps: int = 2000
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    warmup_steps: int = 100
+    condition_dropout: float = 0.1
+    cross_style_fraction: float = 0.5
+    part_mix_fraction: float = 0.3
+    diffusion_steps: int = 1000
+    checkpoint_every: int = 200
+    log_every: int = 20
+    device: str = "auto"
+    model: DenoiserSize = field(default_factory=DenoiserSize)
+    losses: DiffusionLossConfig = field(default_factory=DiffusionLossConfig)
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.stage == "adaptor" and not self.base_run:
+            raise ValueError("the adaptor stage needs base_run (a finished base run directory)")
+        if self.steps < 1 or self.batch_size < 2:
+            raise ValueError(
+                f"steps >= 1 and batch_size >= 2 needed, got {self.steps}/{self.batch_size}"
+            )
+        for name in ("condition_dropout", "cross_style_fraction", "part_mix_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+@dataclass
+class Batch:
+    local: Tensor  # (B, W, J, 3)
+    x0: Tensor  # (B, W, D)
+    content_seq: Tensor  # (B, S, Dc)
+    t: Tensor  # (B,)
+    x_t: Tensor  # (B, W, D)
+
+
+def _sample_batch(
+    data: DiffusionData, schedule: NoiseSchedule, size: int, device, gen
+) -> tuple[Tensor, Batch]:
+    index = torch.randint(0, len(data), (size,), generator=gen)
+    local = data.windows[index].to(device)
+    x0 = data.normaliser.encode(local)
+    t = torch.randint(0, schedule.num_steps, (size,), generator=gen).to(device)
+    noise = torch.randn(x0.shape, generator=gen).to(device)
+    return index, Batch(
+        local, x0, data.content_seq[index].to(device), t, schedule.q_sample(x0, t, noise)
+    )
+
+
+def _pick_references(data: DiffusionData, index: Tensor, cross: Tensor, gen) -> Tensor:
+    """A reference window per sample: same style, or another style where `cross` is set."""
+    labels = data.style_labels
+    references = torch.empty_like(index)
+    for row, (i, other) in enumerate(zip(index.tolist(), cross.tolist(), strict=True)):
+        same = labels == labels[i]
+        pool = torch.nonzero(~same if other else same).flatten()
+        if len(pool) == 0:
+            pool = torch.nonzero(same).flatten()
+        references[row] = pool[torch.randint(0, len(pool), (1,), generator=gen)]
+    return references
+
+
+def _mix_parts(own: Tensor, target: Tensor, mix: Tensor, gen) -> Tensor:
+    """Target part styles `(B, 5, Ds)` where rows in `mix` keep one part group of their own."""
+    mixed = target.clone()
+    for row in torch.nonzero(mix).flatten().tolist():
+        group = PART_GROUPS[int(torch.randint(0, len(PART_GROUPS), (1,), generator=gen))]
+        mixed[row, list(group)] = own[row, list(group)]
+    return mixed
+
+
+def _geometry_terms(
+    positions: Tensor, batch: Batch, config: TrainDiffusionConfig, fps: float
+) -> dict[str, tuple[Tensor, float]]:
+    c = config.losses
+    terms: dict[str, tuple[Tensor, float]] = {}
+    if c.foot_enabled:
+        terms["foot"] = (foot_skate_loss(positions, fps, c.contact_height_m), c.foot_weight)
+    if c.bone_enabled:
+        terms["bone"] = (bone_length_loss(positions, batch.local), c.bone_weight)
+    return terms
+
+
+def base_losses(
+    model, data, schedule, batch: Batch, config, codes
+) -> dict[str, tuple[Tensor, float]]:
+    prediction = model(batch.x_t, batch.t, batch.content_seq)
+    terms = _geometry_terms(data.normaliser.decode(prediction), batch, config, codes.features.fps)
+    if config.losses.diffusion_enabled:
+        terms["diffusion"] = (diffusion_loss(prediction, batch.x0), config.losses.diffusion_weight)
+    return terms
+
+
+def adaptor_losses(
+    model, data, schedule, batch: Batch, config, codes, index, gen
+) -> dict[str, tuple[Tensor, float]]:
+    c, size = config.losses, len(index)
+    cross = torch.rand(size, generator=gen) < config.cross_style_fraction
+    keep = torch.rand(size, generator=gen) >= config.condition_dropout
+    mix = cross & (torch.rand(size, generator=gen) < config.part_mix_fraction)
+    ref = _pick_references(data, index, cross, gen)
+    target_parts = _mix_parts(data.parts[index], data.parts[ref], mix, gen)
+    target_style = data.style[ref]
+    vectors = style_vectors(target_style, target_parts).to(batch.x0.device)
+    prediction = model(batch.x_t, batch.t, batch.content_seq, vectors, keep.to(batch.x0.device))
+    positions = data.normaliser.decode(prediction)
+    terms = _geometry_terms(positions, batch, config, codes.features.fps)
+    device = batch.x0.device
+    if c.diffusion_enabled:
+        recon = (~cross | ~keep).float().to(device)
+        terms["diffusion"] = (diffusion_loss(prediction, batch.x0, recon), c.diffusion_weight)
+    signal = schedule.alphas_cumprod.to(device)[batch.t].sqrt()  # (B,)
+    scored = keep.float().to(device) * signal
+    output = codes(positions)
+    if c.style_enabled:
+        weight = scored * (~mix).float().to(device)
+        terms["style"] = (
+            style_identity_loss(output.z_style, target_style.to(device), weight),
+            c.style_weight,
+        )
+    if c.part_style_enabled:
+        terms["part_style"] = (
+            style_identity_loss(output.z_style_parts, target_parts.to(device), scored),
+            c.part_style_weight,
+        )
+    if c.content_enabled:
+        terms["content"] = (content_loss(output.z_content_seq, batch.content_seq), c.content_weight)
+    if c.key_joint_enabled:
+        terms["key_joint"] = (
+            key_joint_loss(positions, batch.local, c.end_effector_share),
+            c.key_joint_weight,
+        )
+    if c.condition_orthogonality_enabled:
+        pooled = model.content_condition(batch.content_seq).mean(dim=1)  # (B, D)
+        style_condition = model.adaptor_style_projection(vectors[:, 0])  # (B, D)
+        terms["condition_orthogonality"] = (
+            condition_orthogonality_loss(pooled, style_condition),
+            c.condition_orthogonality_weight,
+        )
+    return terms
+
+
+def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes) -> MotionDenoiser:
+    encoder = codes.model.config
+    denoiser = DenoiserConfig(
+        motion_dim=MOTION_DIM,
+        window_frames=codes.features.window_frames,
+        content_dim=encoder.content_dim,
+        content_stride=encoder.content_stride,
+        style_dim=encoder.style_dim,
+        **asdict(config.model),
+    )
+    return MotionDenoiser(denoiser)
+
+
+def _prepare(config: TrainDiffusionConfig, device: torch.device):
+    encoder_run = load_encoder_run(config.encoder_run, device)
+    codes = EncoderCodes(encoder_run.model, encoder_run.stats, encoder_run.features)
+    for parameter in codes.model.parameters():
+        parameter.requires_grad_(False)
+    data = build_diffusion_data(config.data_root, codes, encoder_run.vocabulary)
+    if config.stage == "base":
+        model = _build_model(config, codes)
+    else:
+        base = load_run_checkpoint(Path(config.base_run), device)
+        if base.encoder_checksum != encoder_run.checksum:
+            raise ValueError(
+                f"{config.base_run} was trained with another encoder run than {config.encoder_run}"
+            )
+        model = base.model
+        data.normaliser = base.normaliser
+        model.set_adaptor(True)
+        for parameter in model.base_parameters():
+            parameter.requires_grad_(False)
+    return encoder_run, codes, data, model.to(device)
+
+
+def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -> Path:
+    """Train one stage; returns the run directory (last.pt, run.json, metrics.jsonl)."""
+    seed_everything(config.seed)
+    device = choose_device(config.device)
+    run_dir = Path(config.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    encoder_run, codes, data, model = _prepare(config, device)
+    trainable = model.base_parameters() if config.stage == "base" else model.adaptor_parameters()
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
+    schedule = NoiseSchedule(config.diffusion_steps)
+    gen = torch.Generator().manual_seed(config.seed)
+    (run_dir / "run.json").write_text(json.dumps({"config": asdict(config)}, indent=2, default=str))
+    progress = _progress(config.steps, show_progress)
+    started = time.perf_counter()
+    model.train()
+    for step in range(config.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * min(1.0, (step + 1) / config.warmup_steps)
+        index, batch = _sample_batch(data, schedule, config.batch_size, device, gen)
+        if config.stage == "base":
+            terms = base_losses(model, data, schedule, batch, config, codes)
+        else:
+            terms = adaptor_losses(model, data, schedule, batch, config, codes, index, gen)
+        total = sum(weight * loss for loss, weight in terms.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        values = {name: float(loss.detach()) for name, (loss, _) in terms.items()}
+        values["total"] = float(total.detach())
+        if (step + 1) % config.log_every == 0 or step == 0:
+            rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
+            _log(run_dir, step + 1, values, rate)
+            if progress is not None:
+                progress.set_postfix(loss=f"{values['total']:.3f}", windows_s=f"{rate:.0f}")
+        if progress is not None:
+            progress.update(1)
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            save_run_checkpoint(run_dir, model, config, data, encoder_run, step + 1)
+    if progress is not None:
+        progress.close()
+    return run_dir
+
+
+def _progress(total: int, show: bool):
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="train-diffusion", unit="step")
+
+
+def _log(run_dir: Path, step: int, values: dict[str, float], rate: float) -> None:
+    line = {"step": step, "windows_per_s": round(rate, 1)} | {
+        k: round(v, 5) for k, v in values.items()
+    }
+    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+    logger.info("step %d %s", step, line)

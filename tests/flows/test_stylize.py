@@ -1,0 +1,162 @@
+"""The diffusion stage end to end on real Bandai clips: train base + adaptor, stylize, refuse.
+
+A subset of the real Bandai set (4 styles, 5 contents) keeps this quick on CPU; the models are
+tiny, so these tests check the machinery (loss falls, checkpoints, outputs, provenance,
+determinism, bad input), not stylization quality, which docs/STYLIZATION.md measures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from flows.cli import main
+from flows.stylize_job import StylizeJobConfig, run_stylize_job
+from models.diffusion_checkpoint import load_run_checkpoint
+from models.stylize import DiffusionStylizer, StyleTarget, StylizeError
+from models.train_diffusion import TrainDiffusionConfig, train_diffusion
+from storage.shard_reader import ClipFilter, ShardReader
+
+STYLES = ("angry", "happy", "normal", "tired")
+CONTENTS = ("walk", "run", "bow", "guide", "byebye")
+TINY_ENCODER = [
+    "model.d_model=32", "model.num_layers=1", "model.num_heads=2", "model.content_dim=16",
+    "model.style_dim=16", "styles_per_batch=4", "windows_per_style=4", "warmup_steps=2",
+    "coarse_refresh_every=5", "coarse_groups=2", "steps=8", "log_every=1",
+]  # fmt: skip
+TINY_DENOISER = [
+    "model.d_model=32", "model.num_layers=2", "model.num_heads=2", "model.lora_rank=4",
+    "batch_size=16", "warmup_steps=2", "log_every=1", "learning_rate=0.003",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_bandai(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("bandai_subset") / "bandai"
+    source.mkdir()
+    shutil.copytree(bandai_dir / "_meta", source / "_meta")
+    for path in bandai_dir.glob("dataset-1_*"):
+        _, content, style, _ = path.stem.split("_")
+        if style in STYLES and content in CONTENTS:
+            shutil.copy(path, source / path.name)
+    root = source.parent / "dataset"
+    ingest_mocap(MocapIngestConfig(str(source), str(root), test_contents=("guide", "byebye")))
+    return root
+
+
+def _train_encoders(root: Path, out: Path, seed: int = 0) -> Path:
+    args = ["train-encoders", "--data", str(root), "--out", str(out), f"--set=seed={seed}"]
+    assert main([*args, *(f"--set={item}" for item in TINY_ENCODER)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(small_bandai: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("diffusion_runs")
+    encoders = _train_encoders(small_bandai, work / "encoders")
+    common = ["--data", str(small_bandai), "--encoders", str(encoders)]
+    sets = [f"--set={item}" for item in TINY_DENOISER]
+    base = work / "base"
+    assert main(["train-diffusion", *common, "--out", str(base), *sets, "--set=steps=40"]) == 0
+    adaptor = work / "adaptor"
+    adaptor_args = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
+    assert main(["train-diffusion", *common, *adaptor_args, *sets, "--set=steps=6"]) == 0
+    return {"encoders": encoders, "base": base, "adaptor": adaptor, "work": work}
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_base_loss_falls_and_adaptor_checkpoint_loads(runs: dict[str, Path]) -> None:
+    base = _metrics(runs["base"])
+    start = np.mean([m["diffusion"] for m in base[:5]])
+    end = np.mean([m["diffusion"] for m in base[-5:]])
+    assert end < 0.8 * start, (start, end)
+    adaptor = _metrics(runs["adaptor"])
+    assert {"style", "part_style", "content", "key_joint", "foot", "bone"} <= set(adaptor[-1])
+    run = load_run_checkpoint(runs["adaptor"])
+    assert run.stage == "adaptor" and run.step == 6
+    assert run.prototypes.shape[0] == len(run.vocabulary.styles) == len(STYLES)
+    base_run = load_run_checkpoint(runs["base"])
+    assert base_run.encoder_checksum == run.encoder_checksum
+    for name, value in base_run.model.state_dict().items():  # the base stayed frozen
+        if "adaptor" not in name:
+            assert np.array_equal(value.numpy(), run.model.state_dict()[name].numpy()), name
+
+
+def test_stylize_command_writes_shards_bvh_and_previews(
+    runs: dict[str, Path], small_bandai: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "stylized"
+    args = ["stylize", "--run", str(runs["adaptor"]), "--source", str(small_bandai)]
+    args += ["--source-split", "test", "--source-style", "normal", "--limit", "2"]
+    args += ["--style", "angry", "--parts", "legs=tired", "--steps", "4", "--out", str(out)]
+    assert main(args) == 0
+    reader = ShardReader(str(out / "dataset"))
+    clips = list(reader.iter_clips(ClipFilter()))
+    assert len(clips) == 2 and not reader.failures()
+    sources = {c.clip_id: c for c in ShardReader(str(small_bandai)).iter_clips(ClipFilter())}
+    for clip in clips:
+        assert clip.dataset == "stylized" and clip.style == "angry"
+        assert "strength=1.5" in clip.source_uri and "legs%3Dtired" in clip.source_uri
+        source_id = clip.source_uri.split("source=")[1].split("&")[0]
+        assert clip.num_frames == sources[source_id].num_frames
+        assert (out / "bvh" / f"{clip.clip_id}.bvh").stat().st_size > 1000
+        assert (out / "previews" / f"{clip.clip_id}.mp4").stat().st_size > 1000
+
+
+def test_sampling_is_seeded_and_short_sources_are_padded(
+    runs: dict[str, Path], small_bandai: Path
+) -> None:
+    stylizer = DiffusionStylizer.load(runs["adaptor"], steps=3)
+    source = next(ShardReader(str(small_bandai)).iter_clips(ClipFilter(style="normal")))
+    short = source.positions[:25]
+    condition = stylizer.condition_of_label("happy")
+    first = stylizer.stylize_positions([short, source.positions], [condition] * 2, 1.5, seed=3)
+    again = stylizer.stylize_positions([short, source.positions], [condition] * 2, 1.5, seed=3)
+    other = stylizer.stylize_positions([short, source.positions], [condition] * 2, 1.5, seed=4)
+    assert first[0].shape == (25, 19, 3) and first[1].shape == source.positions.shape
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.allclose(first[1], other[1])
+    outputs = stylizer.stylize([source], [StyleTarget("tired", {"arms": "angry"})], 1.0, seed=0)
+    assert outputs[0].shape == source.positions.shape and np.isfinite(outputs[0]).all()
+
+
+def test_bad_requests_get_clear_errors(runs: dict[str, Path], small_bandai: Path) -> None:
+    stylizer = DiffusionStylizer.load(runs["adaptor"], steps=2)
+    with pytest.raises(StylizeError, match="unknown style 'sneaky'.*angry"):
+        stylizer.condition_of_label("sneaky")
+    with pytest.raises(StylizeError, match="strength 11"):
+        stylizer.stylize_positions(
+            [np.zeros((60, 19, 3))], [stylizer.condition_of_label("happy")], 11, 0
+        )
+    with pytest.raises(StylizeError, match="unknown body part 'tail'"):
+        stylizer.condition_of_target(StyleTarget("happy", {"tail": "angry"}))
+    with pytest.raises(StylizeError, match="no style adaptor"):
+        DiffusionStylizer.load(runs["base"])
+    with pytest.raises(StylizeError, match="has no clips"):
+        stylizer.condition_of_clips([], "empty-reference")
+    config = StylizeJobConfig(
+        run=str(runs["adaptor"]), sources=(str(small_bandai / "nowhere"),), style=("happy",),
+        out=str(runs["work"] / "bad"),
+    )  # fmt: skip
+    with pytest.raises(StylizeError, match="nowhere: not a dataset root"):
+        run_stylize_job(config)
+
+
+def test_adaptor_refuses_a_base_trained_with_other_encoders(
+    runs: dict[str, Path], small_bandai: Path
+) -> None:
+    other = _train_encoders(small_bandai, runs["work"] / "encoders_other", seed=1)
+    config = TrainDiffusionConfig(
+        data_root=str(small_bandai), encoder_run=str(other), out=str(runs["work"] / "mismatch"),
+        stage="adaptor", base_run=str(runs["base"]), steps=1,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="another encoder run"):
+        train_diffusion(config)
