@@ -48,6 +48,9 @@ class DiffusionLossConfig:
     end_effector_share: float = 0.2  # of the key-joint loss; the rest is the root trajectory
     condition_orthogonality_enabled: bool = True
     condition_orthogonality_weight: float = 0.1
+    discriminator_enabled: bool = False  # the optional style-conditional discriminator
+    discriminator_weight: float = 0.1
+    discriminator_learning_rate: float = 2e-4
     contact_height_m: float = 0.05
 
 

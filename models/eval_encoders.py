@@ -197,6 +197,26 @@ def style_metrics(gallery: Embeddings, queries: Embeddings, k: int) -> dict[str,
     return metrics
 
 
+def style_knn_by_content(
+    gallery: Embeddings, queries: Embeddings, clips: list[MotionClip], k: int
+) -> dict[str, float]:
+    """Window style kNN top-1 of the queries grouped by their clips' content label."""
+    contents = np.array([clips[i].content or "(none)" for i in queries.clip_labels])
+    return {
+        name: round(
+            knn_accuracy(
+                gallery.style,
+                gallery.style_labels,
+                queries.style[contents == name],
+                queries.style_labels[contents == name],
+                k,
+            ).accuracy,
+            4,
+        )
+        for name in sorted(set(contents.tolist()))
+    }
+
+
 def content_metrics(gallery: Embeddings, validation: Embeddings) -> dict[str, object]:
     known = gallery.content_labels >= 0
     query = validation.content_labels >= 0
@@ -247,6 +267,7 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
         "query_windows": len(queries.style_labels),
         "styles_left_out": dict(dropped),
         **style_metrics(gallery, queries, config.k),
+        "style_knn_top1_by_content": style_knn_by_content(gallery, queries, query_clips, config.k),
     }
     validation_clips = load_clips(data_root, splits=("val",)) if data_root == run.data_root else []
     if validation_clips:

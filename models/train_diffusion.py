@@ -8,8 +8,10 @@ the same style (diffusion loss applies), the other half gets a different style a
 the frozen encoders (style identity, per-part style, content) plus the foot, bone and key-joint
 losses; some of those mix styles per body part (arms from the target, legs from the source, or
 the reverse), so per-part control is trained; a share of conditions is dropped for
-classifier-free guidance. Losses are scored on the one-step x0 prediction, weighted by
-`sqrt(alpha_bar_t)` for the encoder losses (a very noisy step predicts little).
+classifier-free guidance; with `losses.discriminator_enabled` a style-conditional
+discriminator (`models.motion_discriminator`) adds an adversarial term on the cross-style
+outputs. Losses are scored on the one-step x0 prediction, weighted by `sqrt(alpha_bar_t)` for
+the encoder losses (a very noisy step predicts little).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from models.diffusion_losses import (
 )
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
+from models.motion_discriminator import MotionDiscriminator, discriminator_loss, generator_loss
 from models.motion_repr import MOTION_DIM
 from models.train_encoders import choose_device, seed_everything
 
@@ -100,6 +103,7 @@ class Batch:
     content_seq: Tensor  # (B, S, Dc)
     t: Tensor  # (B,)
     x_t: Tensor  # (B, W, D)
+    generated: tuple[Tensor, Tensor, Tensor] | None = None  # x0 pred, asked style, cross mask
 
 
 def _sample_batch(
@@ -171,6 +175,7 @@ def adaptor_losses(
     target_style = data.style[ref]
     vectors = style_vectors(target_style, target_parts).to(batch.x0.device)
     prediction = model(batch.x_t, batch.t, batch.content_seq, vectors, keep.to(batch.x0.device))
+    batch.generated = (prediction, target_style.to(batch.x0.device), (cross & keep).float())
     positions = data.normaliser.decode(prediction)
     terms = _geometry_terms(positions, batch, config, codes.features.fps)
     device = batch.x0.device
@@ -221,6 +226,36 @@ def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes) -> MotionDen
     return MotionDenoiser(denoiser)
 
 
+class Adversary:
+    """The optional discriminator and its optimiser (adaptor stage, `losses.discriminator`)."""
+
+    def __init__(self, config: TrainDiffusionConfig, model: MotionDenoiser, device) -> None:
+        c = model.config
+        self.network = MotionDiscriminator(c.motion_dim, c.style_dim).to(device)
+        self.optimizer = torch.optim.Adam(
+            self.network.parameters(),
+            lr=config.losses.discriminator_learning_rate,
+            betas=(0.5, 0.9),
+        )
+
+    def generator_term(self, batch: Batch) -> Tensor:
+        prediction, style, fake = batch.generated
+        return generator_loss(self.network(prediction, style), fake.to(prediction.device))
+
+    def update(self, batch: Batch, real_style: Tensor) -> float:
+        prediction, style, fake = batch.generated
+        chosen = fake.bool()
+        if not chosen.any():
+            return 0.0
+        real_logits = self.network(batch.x0, real_style)
+        fake_logits = self.network(prediction.detach()[chosen], style[chosen])
+        loss = discriminator_loss(real_logits, fake_logits)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+
 def _prepare(config: TrainDiffusionConfig, device: torch.device):
     encoder_run = load_encoder_run(config.encoder_run, device)
     codes = EncoderCodes(encoder_run.model, encoder_run.stats, encoder_run.features)
@@ -255,6 +290,9 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     schedule = NoiseSchedule(config.diffusion_steps)
     gen = torch.Generator().manual_seed(config.seed)
     (run_dir / "run.json").write_text(json.dumps({"config": asdict(config)}, indent=2, default=str))
+    adversary = None
+    if config.stage == "adaptor" and config.losses.discriminator_enabled:
+        adversary = Adversary(config, model, device)
     progress = _progress(config.steps, show_progress)
     started = time.perf_counter()
     model.train()
@@ -266,14 +304,19 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
             terms = base_losses(model, data, schedule, batch, config, codes)
         else:
             terms = adaptor_losses(model, data, schedule, batch, config, codes, index, gen)
+            if adversary is not None:
+                weight = config.losses.discriminator_weight
+                terms["adversarial"] = (adversary.generator_term(batch), weight)
         total = sum(weight * loss for loss, weight in terms.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         values = {name: float(loss.detach()) for name, (loss, _) in terms.items()}
+        if adversary is not None:
+            values["discriminator"] = adversary.update(batch, data.style[index].to(device))
         values["total"] = float(total.detach())
-        if (step + 1) % config.log_every == 0 or step == 0:
+        if (step + 1) % config.log_every == 0 or step == 0 or step + 1 == config.steps:
             rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
             _log(run_dir, step + 1, values, rate)
             if progress is not None:

@@ -163,3 +163,23 @@ def test_bone_key_joint_style_and_diffusion_losses() -> None:
     y = torch.ones(2, 60, 4)
     assert float(diffusion_loss(x, y)) == pytest.approx(1.0)
     assert float(diffusion_loss(x, y, torch.tensor([0.0, 0.0]))) == 0.0
+
+
+def test_discriminator_losses_and_projection() -> None:
+    from models.motion_discriminator import (
+        MotionDiscriminator,
+        discriminator_loss,
+        generator_loss,
+    )
+
+    big, small = torch.full((3,), 20.0), torch.full((3,), -20.0)
+    assert float(discriminator_loss(big, small)) == pytest.approx(0.0, abs=1e-6)
+    assert float(discriminator_loss(small, big)) == pytest.approx(40.0, rel=1e-3)
+    assert float(generator_loss(big)) == pytest.approx(0.0, abs=1e-6)
+    weight = torch.tensor([1.0, 0.0, 0.0])
+    assert float(generator_loss(torch.tensor([20.0, -20.0, -20.0]), weight)) < 1e-6
+    network = MotionDiscriminator(MOTION_DIM, 8)
+    x = torch.randn(2, 60, MOTION_DIM)
+    logits = network(x, torch.randn(2, 8))
+    assert logits.shape == (2,)
+    assert not torch.allclose(network(x, torch.ones(2, 8)), network(x, -torch.ones(2, 8)))

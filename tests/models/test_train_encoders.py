@@ -81,6 +81,9 @@ def test_evaluation_report_on_held_out_clips(bandai_root: Path, tmp_path: Path) 
         "left_leg",
         "right_leg",
     }
+    by_content = report["style_knn_top1_by_content"]
+    assert set(by_content) == {"guide", "byebye", "walk"}
+    assert all(0.0 <= value <= 1.0 for value in by_content.values())
     assert (
         report["content_linear_probe"]["n"] > 0 and (tmp_path / "plot.png").stat().st_size > 10_000
     )
