@@ -6,6 +6,7 @@ BLENDER_VENV ?= .venv-blender
 STYLEMOTION_DATA ?= $(abspath $(CURDIR)/../shared/data)
 STYLEMOTION_POSE_MODEL ?= $(abspath $(STYLEMOTION_DATA)/../models/pose_landmarker_full.task)
 DEMO_OUT ?= out/demo
+DEMO_STEPS ?= 120
 BIN := $(VENV)/bin
 export STYLEMOTION_DATA STYLEMOTION_POSE_MODEL PYTHON VENV BLENDER_VENV
 
@@ -23,18 +24,12 @@ $(BLENDER_VENV)/.installed: scripts/install_blender.sh
 
 blender: $(BLENDER_VENV)/.installed
 
+# The main job: the Prefect `pipeline` flow on the sample data (flows/sample_config.py) with
+# Prefect's embedded server: ingest-mocap + crawl-and-extract -> label-scenes (skipped without
+# STYLEMOTION_SCENE_MODEL) -> train-encoders (short schedule) -> evaluate, with artifacts.
 demo: install
-	$(BIN)/stylemotion ingest-mocap $(STYLEMOTION_DATA)/motion/bandai_namco_1 --out $(DEMO_OUT)/dataset \
-		--test-contents guide,byebye --val-fraction 0.1
+	$(BIN)/stylemotion pipeline --data $(STYLEMOTION_DATA) --out $(DEMO_OUT) --steps $(DEMO_STEPS)
 	$(BIN)/stylemotion inspect $(DEMO_OUT)/dataset
-	$(BIN)/stylemotion render $(DEMO_OUT)/dataset \
-		$$($(BIN)/stylemotion list-clips $(DEMO_OUT)/dataset --style happy --content walk --limit 1 --ids-only) \
-		$(DEMO_OUT)/happy_walk.mp4
-	$(BIN)/stylemotion ingest-videos $(STYLEMOTION_DATA)/video/gvhmr/tennis.mp4 \
-		$(STYLEMOTION_DATA)/video/footskate_reducer/dance.mp4 --style energetic --out $(DEMO_OUT)/dataset --sleep 0
-	$(BIN)/stylemotion render $(DEMO_OUT)/dataset --overlay \
-		$$($(BIN)/stylemotion list-clips $(DEMO_OUT)/dataset --style energetic --limit 1 --ids-only) \
-		$(DEMO_OUT)/energetic_overlay.mp4
 
 lint: install
 	$(BIN)/ruff check .

@@ -84,6 +84,10 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-bvh", action="store_true")
     parser.add_argument("--no-previews", action="store_true")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--scene", help="scene label, image or video (with --scene-run)")
+    parser.add_argument("--scene-run", help="train-scene-encoder run")
+    parser.add_argument("--scene-weight", type=float, default=0.5, help="alpha (0-2)")
+    parser.add_argument("--clip-model", help="CLIP model for scene images/videos")
     parser.set_defaults(handler=run_stylize)
 
 
@@ -110,6 +114,10 @@ def run_stylize(args: argparse.Namespace) -> int:
         write_bvh=not args.no_bvh,
         write_previews=not args.no_previews,
         device=args.device,
+        scene=args.scene,
+        scene_run=args.scene_run,
+        scene_weight=args.scene_weight,
+        clip_model=args.clip_model,
     )
     try:
         summary = run_stylize_job(config, show_progress=True)

@@ -1,15 +1,23 @@
-"""Forward the library loggers (`storage`, `extract`, `models`) to Prefect run logs.
+"""Forward the library loggers (`storage`, `extract`, `models`, `flows`) to Prefect run logs.
 
 Library code logs with `logging.getLogger(__name__)` and never imports Prefect; Prefect only
 captures loggers named in PREFECT_LOGGING_EXTRA_LOGGERS, read when Prefect configures logging.
 `flows/__init__.py` calls this before any flow module imports Prefect.
+
+When Prefect was imported before this package (a worker's flow-run process loads the flow
+file after starting Prefect; a test harness), its settings no longer read the variable, so the
+library loggers get Prefect's API log handler directly, as Prefect would have given them.
+Levels stay as they are: what a library logger lets through (WARNING and up unless raised)
+reaches the run log.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
-LIBRARY_LOGGERS = ("storage", "extract", "models")
+LIBRARY_LOGGERS = ("storage", "extract", "models", "flows")
 
 
 def forward_library_loggers() -> None:
@@ -20,3 +28,19 @@ def forward_library_loggers() -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    _attach_to_configured_prefect()
+
+
+def _attach_to_configured_prefect() -> None:
+    """If Prefect was imported first (its settings lack our loggers), add its API handler."""
+    if "prefect" not in sys.modules:
+        return  # Prefect will read PREFECT_LOGGING_EXTRA_LOGGERS when it configures logging
+    from prefect.logging.handlers import APILogHandler
+    from prefect.settings import PREFECT_LOGGING_EXTRA_LOGGERS
+
+    if set(LIBRARY_LOGGERS) <= set(PREFECT_LOGGING_EXTRA_LOGGERS.value()):
+        return  # Prefect attaches its handlers to them itself
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(handler, APILogHandler) for handler in logger.handlers):
+            logger.addHandler(APILogHandler())

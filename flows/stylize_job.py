@@ -49,6 +49,10 @@ class StylizeJobConfig:
     write_bvh: bool = True
     write_previews: bool = True
     device: str = "cpu"
+    scene: str | None = None  # a scene label, image or video (needs scene_run)
+    scene_run: str | None = None  # a train-scene-encoder run
+    scene_weight: float = 0.5  # alpha in z_cond = z_s + alpha * z_scene
+    clip_model: str | None = None  # for scene images/videos when the run does not name one
 
 
 @dataclass
@@ -81,6 +85,38 @@ def style_condition(stylizer: DiffusionStylizer, config: StylizeJobConfig) -> St
             parts[index] = other.parts[index]
     described = ";".join([base.description, *(f"{k}={v}" for k, v in sorted(config.parts.items()))])
     return StyleCondition(base.style, parts, described)
+
+
+class SceneFusion:
+    """Per-source scene conditions (`--scene`): `z_cond = z_s + alpha * z_scene`."""
+
+    def __init__(self, stylizer: DiffusionStylizer, config: StylizeJobConfig) -> None:
+        from models.scene_condition import SceneConditionError, check_alpha, load_scene_run
+
+        if not config.scene_run:
+            raise StylizeError(f"--scene {config.scene!r} needs --scene-run (a scene run)")
+        try:
+            check_alpha(config.scene_weight)
+            self.run = load_scene_run(
+                config.scene_run, config.device, stylizer.run.encoder_checksum
+            )
+        except SceneConditionError as error:
+            raise StylizeError(str(error)) from error
+        self.config = config
+
+    def condition(self, base: StyleCondition, source: MotionClip) -> StyleCondition:
+        from flows.scene_style_inputs import scene_style_vector
+        from models.scene_condition import SceneConditionError
+
+        c = self.config
+        try:
+            vector = scene_style_vector(
+                self.run, source.positions, c.scene, c.scene_weight, base.style, c.clip_model
+            )
+        except SceneConditionError as error:
+            raise StylizeError(str(error)) from error
+        described = f"{base.description};scene={c.scene}@{c.scene_weight}"
+        return replace(base, scene=vector, scene_weight=c.scene_weight, description=described)
 
 
 def _style_label(config: StylizeJobConfig) -> str:
@@ -148,23 +184,27 @@ def _failure(source: MotionClip, error: Exception) -> FailureRecord:
     )
 
 
-def _stylize_batch(stylizer, batch, condition, config, out, summary) -> tuple[list, list]:
+def _stylize_batch(stylizer, batch, condition, config, out, summary, scene=None):
     clips, failures = [], []
     try:
+        conditions = [condition if scene is None else scene.condition(condition, s) for s in batch]
         outputs = stylizer.stylize_positions(
-            [s.positions for s in batch], [condition] * len(batch), config.strength, config.seed
+            [s.positions for s in batch], conditions, config.strength, config.seed
         )
     except (ValueError, RuntimeError) as error:  # the batch failed: retry one by one
         if len(batch) == 1:
             return [], [_failure(batch[0], error)]
         for source in batch:
-            more = _stylize_batch(stylizer, [source], condition, config, out, summary)
+            more = _stylize_batch(stylizer, [source], condition, config, out, summary, scene)
             clips += more[0]
             failures += more[1]
         return clips, failures
     for source, positions in zip(batch, outputs, strict=True):
         try:
-            clip = stylized_clip(source, positions, config, condition.description)
+            described = condition.description
+            if scene is not None:
+                described += f";scene={config.scene}@{config.scene_weight}"
+            clip = stylized_clip(source, positions, config, described)
             _write_extras(clip, source, out, config, summary)
             clips.append(clip)
         except (ValueError, RuntimeError, OSError) as error:
@@ -177,6 +217,7 @@ def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> St
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     condition = style_condition(stylizer, config)
+    scene = SceneFusion(stylizer, config) if config.scene else None
     query = ClipQuery(config.source_split, config.source_style, config.source_content, config.limit)
     try:
         sources = resolve_motion_input(config.sources, out / "_inputs", "source", query)
@@ -187,12 +228,10 @@ def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> St
     progress = tqdm(total=len(sources), unit="clip", desc="stylize", disable=not show_progress)
     for start in range(0, len(sources), config.batch_size):
         batch = sources[start : start + config.batch_size]
-        clips, failures = _stylize_batch(stylizer, batch, condition, config, out, summary)
+        clips, failures = _stylize_batch(stylizer, batch, condition, config, out, summary, scene)
         ids = tuple(sorted(s.clip_id for s in batch))
-        plan = ShardPlan(
-            f"stylized-{make_clip_id(condition.description, config.strength, config.seed, *ids)}",
-            ids,
-        )
+        key = make_clip_id(condition.description, config.scene, config.strength, config.seed, *ids)
+        plan = ShardPlan(f"stylized-{key}", ids)
         write_shard(location, plan, clips, failures)
         summary.shards.append(plan.shard_id)
         summary.stylized += len(clips)

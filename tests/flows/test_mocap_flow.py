@@ -1,22 +1,13 @@
-"""The `ingest-mocap` Prefect flow on the real Bandai set under a local Prefect test server."""
+"""The `ingest-mocap` Prefect flow on the real Bandai set under the session's Prefect server."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from prefect.testing.utilities import prefect_test_harness
-
 from extract.mocap_ingest import MocapIngestConfig
 from flows.mocap_flows import ingest_mocap_flow
 from storage.shard_reader import ShardReader
 from storage.summary import summarise_dataset
-
-
-@pytest.fixture(scope="module")
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def test_flow_ingests_every_shard_then_skips_them(

@@ -65,7 +65,8 @@ def runs(small_bandai: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     assert main(["train-diffusion", *common, "--out", str(base), *sets, "--set=steps=40"]) == 0
     adaptor = work / "adaptor"
     adaptor_args = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
-    assert main(["train-diffusion", *common, *adaptor_args, *sets, "--set=steps=6"]) == 0
+    adaptor_args += ["--set=steps=6", "--set=losses.discriminator_enabled=true"]
+    assert main(["train-diffusion", *common, *adaptor_args, *sets]) == 0
     return {"encoders": encoders, "base": base, "adaptor": adaptor, "work": work}
 
 
@@ -79,7 +80,8 @@ def test_base_loss_falls_and_adaptor_checkpoint_loads(runs: dict[str, Path]) -> 
     end = np.mean([m["diffusion"] for m in base[-5:]])
     assert end < 0.8 * start, (start, end)
     adaptor = _metrics(runs["adaptor"])
-    assert {"style", "part_style", "content", "key_joint", "foot", "bone"} <= set(adaptor[-1])
+    expected = {"style", "part_style", "content", "key_joint", "foot", "bone", "adversarial"}
+    assert expected | {"discriminator"} <= set(adaptor[-1])
     run = load_run_checkpoint(runs["adaptor"])
     assert run.stage == "adaptor" and run.step == 6
     assert run.prototypes.shape[0] == len(run.vocabulary.styles) == len(STYLES)
@@ -160,3 +162,43 @@ def test_adaptor_refuses_a_base_trained_with_other_encoders(
     )  # fmt: skip
     with pytest.raises(ValueError, match="another encoder run"):
         train_diffusion(config)
+
+
+def test_diffusion_and_stylize_flows_run_under_prefect(
+    prefect_server: str, runs: dict[str, Path], small_bandai: Path, tmp_path: Path
+) -> None:
+    from flows.diffusion_flows import stylize_batch_flow, train_diffusion_flow
+    from flows.validation import ParameterError
+
+    config = TrainDiffusionConfig(
+        data_root=str(small_bandai), encoder_run=str(runs["encoders"]),
+        out=str(tmp_path / "base"), steps=2, batch_size=8,
+    )  # fmt: skip
+    outcome = train_diffusion_flow(config, adaptor_steps=2, adaptor_out=str(tmp_path / "adaptor"))
+    assert outcome["base"]["final"]["step"] == 2 and outcome["adaptor"]["final"]["step"] == 2
+    job = StylizeJobConfig(
+        run=str(tmp_path / "adaptor"), sources=(str(small_bandai),), style=("happy",),
+        out=str(tmp_path / "out"), steps=2, source_split="test", limit=1, write_previews=False,
+    )  # fmt: skip
+    result = stylize_batch_flow(job)
+    assert result["stylized"] == 1 and result["failed"] == 0
+    with pytest.raises(ParameterError, match="strength"):
+        stylize_batch_flow(StylizeJobConfig(**{**job.__dict__, "strength": -1.0}))
+
+
+def test_evaluate_command_scores_the_model_beside_the_baselines(
+    runs: dict[str, Path], small_bandai: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
+
+    evaluator = tmp_path / "evaluator"
+    train_evaluator(TrainEvaluatorConfig(str(small_bandai), str(evaluator), steps=20))
+    args = ["evaluate", "--data", str(small_bandai), "--evaluator", str(evaluator)]
+    args += ["--run", str(runs["adaptor"]), "--styles", "angry", "--seeds", "0"]
+    args += ["--strengths", "0,2", "--ddim-steps", "2", "--json", "--plot", str(tmp_path / "p.png")]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {(row["stylizer"], row.get("strength")) for row in report["results"]}
+    assert ("diffusion", 0.0) in rows and ("diffusion", 2.0) in rows
+    assert {"identity", "style_clip_copy", "nearest_neighbour"} <= {name for name, _ in rows}
+    assert (tmp_path / "p.png").stat().st_size > 5000

@@ -1,0 +1,125 @@
+"""Scene-style subcommands of `stylemotion`: train-scene-encoder and evaluate-scene.
+
+`train-scene-encoder --data ROOT --encoders RUN --out RUN [--config FILE] [--set KEY=VALUE]
+[--clip-model SPEC]` trains `models.train_scene` (source "controlled" by default: the Bandai
+construction; `--set source=video --set labeller_id=ID` for real scene labels). With
+`--clip-model` the controlled scene names are embedded by that CLIP text tower (so images can
+be given at stylization), else by fixed label vectors. `evaluate-scene --run RUN
+[--text-model SPEC]` writes the with/without-scene report, the alpha sweep PNG and the
+encoder-vs-text table (`models.scene_eval`) into RUN/eval (or `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from flows.cli_common import UsageError
+
+
+def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train-scene-encoder", help="train the scene encoder")
+    parser.add_argument("--data", required=True, help="dataset root with clip shards")
+    parser.add_argument("--encoders", required=True, help="train-encoders run (frozen)")
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainSceneConfig fields")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--clip-model", help="CLIP model embedding the scene names (optional)")
+    parser.add_argument("--offline", action="store_true", help="only use cached model files")
+    parser.set_defaults(handler=run_train_scene_encoder)
+
+
+def scene_config(data: str, encoders: str, out: str, config_file: Path | None, overrides):
+    from models.config_io import ConfigError, apply_overrides, config_from_dict, load_config_file
+    from models.train_scene import TrainSceneConfig
+
+    fixed = {"data_root": data, "encoder_run": encoders, "out": out}
+    try:
+        values = load_config_file(config_file) if config_file else {}
+        return config_from_dict(TrainSceneConfig, apply_overrides(values | fixed, overrides))
+    except (ConfigError, ValueError) as error:
+        raise UsageError(str(error)) from error
+
+
+def label_embeddings(clip_model: str | None, offline: bool):
+    """CLIP text embeddings of the controlled scene names, or None (fixed label vectors)."""
+    if not clip_model:
+        return None
+    from extract.scene_model_loading import SceneModelError
+    from flows.scene_style_inputs import clip_label_embeddings
+    from models.scene_data import CONTROLLED_SCENE_STYLES
+
+    try:
+        return clip_label_embeddings(tuple(CONTROLLED_SCENE_STYLES), clip_model, offline)
+    except SceneModelError as error:
+        raise UsageError(str(error)) from error
+
+
+def run_train_scene_encoder(args: argparse.Namespace) -> int:
+    from models.eval_encoders import EvaluationError
+    from models.scene_data import SceneDataError
+    from models.scene_encoder import SceneCheckpointError
+    from models.train_scene import train_scene_encoder
+
+    config = scene_config(args.data, args.encoders, args.out, args.config, args.set)
+    embeddings = label_embeddings(args.clip_model, args.offline)
+    try:
+        run_dir = train_scene_encoder(config, embeddings)
+    except (SceneDataError, SceneCheckpointError, EvaluationError) as error:
+        raise UsageError(str(error)) from error
+    card = json.loads((run_dir / "run.json").read_text())
+    print(f"trained scene encoder ({card['provenance']} data): {run_dir}")
+    return 0
+
+
+def add_evaluate_scene(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate-scene", help="scene vs no scene, alpha sweep")
+    parser.add_argument("--run", required=True, help="train-scene-encoder run directory")
+    parser.add_argument("--out", type=Path, help="report directory (default RUN/eval)")
+    parser.add_argument("--text-model", help="text model of the scene-as-text ablation")
+    parser.add_argument("--offline", action="store_true")
+    parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1,1.25,1.5,2")
+    parser.add_argument("--report-alpha", type=float, default=1.0, help="alpha of the table")
+    parser.set_defaults(handler=run_evaluate_scene)
+
+
+def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,
+                   alphas: tuple[float, ...], report_alpha: float) -> dict:  # fmt: skip
+    from extract.scene_model_loading import SceneModelError
+    from models.scene_condition import ALPHA_MAX
+    from models.scene_encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
+    from models.scene_eval import evaluate_scene_run
+
+    if not (Path(run) / SCENE_CHECKPOINT_NAME).is_file():
+        raise UsageError(f"{run}: no {SCENE_CHECKPOINT_NAME} (not a train-scene-encoder run)")
+    if any(not 0 <= a <= ALPHA_MAX for a in alphas) or report_alpha not in alphas:
+        raise UsageError(f"alphas must lie in [0, {ALPHA_MAX}] and include --report-alpha")
+    embed, description = None, ""
+    if text_model:
+        from flows.scene_style_inputs import text_embed_function
+
+        try:
+            embed, description = text_embed_function(text_model, offline)
+        except SceneModelError as error:
+            raise UsageError(str(error)) from error
+    out_dir = out or Path(run) / "eval"
+    try:
+        return evaluate_scene_run(Path(run), out_dir, embed, description, alphas, report_alpha)
+    except (SceneCheckpointError, ValueError) as error:
+        raise UsageError(str(error)) from error
+
+
+def run_evaluate_scene(args: argparse.Namespace) -> int:
+    try:
+        alphas = tuple(float(a) for a in args.alphas.split(","))
+    except ValueError as error:
+        raise UsageError(f"--alphas {args.alphas!r}: {error}") from error
+    evaluate_scene(args.run, args.out, args.text_model, args.offline, alphas, args.report_alpha)
+    out_dir = args.out or Path(args.run) / "eval"
+    print((out_dir / "table.md").read_text(), end="")
+    print(f"report, alpha sweep and table in {out_dir}")
+    return 0
+
+
+SCENE_STYLE_COMMANDS = (add_train_scene_encoder, add_evaluate_scene)

@@ -1,0 +1,108 @@
+"""Prefect flows `train-diffusion` and `stylize-batch`: the diffusion stage and the batch job.
+
+Compose `models.train_diffusion.train_diffusion` (one task per stage run: base, then adaptor
+when asked; a retry starts the stage again from its parameters) and
+`flows.stylize_job.run_stylize_job` (one task per job; shards are written per batch of sources,
+so finished batches survive). Parameters are the library's own config dataclasses
+(`TrainDiffusionConfig`, `StylizeJobConfig`). Artifacts: the training metrics table and a
+markdown summary of the stylized clips with links to preview videos. In `prefect.yaml` both run
+on the GPU work pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.artifacts import publish_training_metrics, read_metrics
+from flows.stylize_job import StylizeJobConfig, run_stylize_job
+from flows.validation import ParameterError, require
+from models.train_diffusion import TrainDiffusionConfig, train_diffusion
+
+
+def _train(config: TrainDiffusionConfig) -> str:
+    return str(train_diffusion(config))
+
+
+def _stylize(config: StylizeJobConfig) -> dict[str, object]:
+    summary = run_stylize_job(config)
+    return {
+        "stylized": summary.stylized,
+        "failed": summary.failed,
+        "shards": summary.shards,
+        "previews": summary.previews,
+    }
+
+
+train_stage_task = task(
+    _train,
+    name="train-diffusion-stage",
+    retries=1,
+    retry_delay_seconds=30,
+    timeout_seconds=24 * 3600,
+    tags=["training", "gpu"],
+    cache_policy=NO_CACHE,
+)
+stylize_task = task(
+    _stylize,
+    name="stylize-job",
+    retries=1,
+    retry_delay_seconds=10,
+    timeout_seconds=6 * 3600,
+    tags=["stylize", "gpu"],
+    cache_policy=NO_CACHE,
+)
+
+
+def check_diffusion(config: TrainDiffusionConfig, where: str = "config") -> None:
+    require(config.steps > 0, f"{where}.steps", "must be > 0")
+    require(Path(config.encoder_run, "last.pt").is_file(), f"{where}.encoder_run",
+            f"{config.encoder_run} is not a train-encoders run (no last.pt)")  # fmt: skip
+    require(Path(config.data_root).is_dir(), f"{where}.data_root", "no such directory")
+
+
+@flow(name="train-diffusion")
+def train_diffusion_flow(
+    config: TrainDiffusionConfig, adaptor_steps: int = 0, adaptor_out: str | None = None
+) -> dict[str, object]:
+    """Train `config`'s stage; with `adaptor_steps` > 0 after a base stage, train the adaptor on
+    top of it into `adaptor_out`. Returns the run directories and final losses."""
+    check_diffusion(config)
+    if adaptor_steps and (config.stage != "base" or not adaptor_out):
+        raise ParameterError("adaptor_steps needs a base-stage config and adaptor_out")
+    logger = get_run_logger()
+    runs = {config.stage: train_stage_task(config)}
+    if adaptor_steps:
+        adaptor = replace(
+            config, stage="adaptor", base_run=runs["base"], out=adaptor_out, steps=adaptor_steps
+        )
+        runs["adaptor"] = train_stage_task(adaptor)
+    outcome: dict[str, object] = {}
+    for stage, run_dir in runs.items():
+        publish_training_metrics(run_dir, key=f"train-diffusion-{stage}-metrics")
+        metrics = read_metrics(run_dir)
+        outcome[stage] = {"run_dir": run_dir, "final": metrics[-1] if metrics else None}
+    logger.info("train-diffusion: %s", outcome)
+    return outcome
+
+
+@flow(name="stylize-batch")
+def stylize_batch_flow(config: StylizeJobConfig) -> dict[str, object]:
+    """Run one batch stylization job; a markdown artifact lists the outputs and previews."""
+    require(0.0 <= config.strength <= 10.0, "config.strength", "must be in [0, 10]")
+    require(config.steps > 0, "config.steps", "must be > 0")
+    require(Path(config.run, "last.pt").is_file(), "config.run", f"{config.run}: no diffusion run")
+    result = stylize_task(config)
+    previews = "\n".join(f"- `{path}`" for path in result["previews"][:20]) or "(none)"
+    create_markdown_artifact(
+        f"## stylize-batch\n\nstyle `{' '.join(config.style)}` parts `{config.parts}` strength "
+        f"{config.strength}, {config.steps} DDIM steps, seed {config.seed}\n\n"
+        f"stylized {result['stylized']}, failed {result['failed']} (failures table in "
+        f"`{config.out}/dataset`)\n\npreviews (source | stylized):\n{previews}\n",
+        key="stylize-batch-summary",
+    )
+    return {k: v for k, v in result.items() if k != "previews"}
