@@ -39,8 +39,13 @@ def test_every_flow_is_deployed_on_its_pool_and_the_crawl_is_nightly() -> None:
         "label_scenes_flow",
         "train_encoders_flow",
         "pipeline_flow",
+        "train_diffusion_flow",
+        "stylize_batch_flow",
+        "train_scene_encoder_flow",
     }
     assert "stylemotion-gpu" in pools["train_encoders_flow"]
+    for gpu_flow in ("train_diffusion_flow", "stylize_batch_flow", "train_scene_encoder_flow"):
+        assert pools[gpu_flow] == {"stylemotion-gpu"}
     assert pools["crawl_and_extract_flow"] == {"stylemotion-cpu"}
     nightly = next(d for d in deployments if d["name"] == "nightly")
     assert isinstance(nightly["schedules"], list) and nightly["schedules"][0]["cron"]
