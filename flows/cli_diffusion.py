@@ -76,6 +76,9 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--strength", type=float, default=1.5, help="guidance scale (0-10)")
     parser.add_argument("--steps", type=int, default=20, help="DDIM steps")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--source-noise", type=float, default=1.0, help="<1: start from the noised source"
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--source-split", help="with a shard root: only this split")
     parser.add_argument("--source-content", help="with a shard root: only this content")
@@ -106,6 +109,7 @@ def run_stylize(args: argparse.Namespace) -> int:
         parts=_parts(args.parts),
         strength=args.strength,
         steps=args.steps,
+        source_noise=args.source_noise,
         seed=args.seed,
         source_split=args.source_split,
         source_content=args.source_content,

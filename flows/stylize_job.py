@@ -40,6 +40,7 @@ class StylizeJobConfig:
     parts: dict[str, str] = field(default_factory=dict)
     strength: float = 1.5
     steps: int = 20
+    source_noise: float = 1.0  # < 1: start sampling from the noised source (SDEdit)
     seed: int = 0
     batch_size: int = 16
     source_split: str | None = None
@@ -132,6 +133,7 @@ def stylized_clip(
             "style": description,
             "strength": config.strength,
             "steps": config.steps,
+            "source_noise": config.source_noise,
             "seed": config.seed,
             "run": config.run,
         }
@@ -213,7 +215,7 @@ def _stylize_batch(stylizer, batch, condition, config, out, summary, scene=None)
 
 
 def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> StylizeSummary:
-    stylizer = DiffusionStylizer.load(config.run, config.device, config.steps)
+    stylizer = DiffusionStylizer.load(config.run, config.device, config.steps, config.source_noise)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     condition = style_condition(stylizer, config)

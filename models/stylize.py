@@ -80,7 +80,12 @@ class DiffusionStylizer:
 
     name = "diffusion"
 
-    def __init__(self, run: DiffusionRun, codes: EncoderCodes, steps: int = 20) -> None:
+    def __init__(
+        self, run: DiffusionRun, codes: EncoderCodes, steps: int = 20, source_noise: float = 1.0
+    ) -> None:
+        if not 0.0 < source_noise <= 1.0:
+            raise StylizeError(f"source_noise {source_noise} outside (0, 1]")
+        self.source_noise = source_noise
         if run.stage != "adaptor":
             raise StylizeError(f"{run.path}: a {run.stage} run has no style adaptor")
         self.run, self.codes, self.steps = run, codes, steps
@@ -89,7 +94,9 @@ class DiffusionStylizer:
         self.device = next(run.model.parameters()).device
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", steps: int = 20) -> DiffusionStylizer:
+    def load(
+        cls, run_dir: str | Path, device: str = "cpu", steps: int = 20, source_noise: float = 1.0
+    ) -> DiffusionStylizer:
         run = load_run_checkpoint(Path(run_dir), device)
         encoder = load_encoder_run(run.encoder_run, device)
         if encoder.checksum != run.encoder_checksum:
@@ -97,7 +104,8 @@ class DiffusionStylizer:
                 f"{run_dir}: trained with encoder checksum {run.encoder_checksum[:12]}, but "
                 f"{run.encoder_run} now has {encoder.checksum[:12]} (mismatched encoder run)"
             )
-        return cls(run, EncoderCodes(encoder.model, encoder.stats, encoder.features), steps)
+        codes = EncoderCodes(encoder.model, encoder.stats, encoder.features)
+        return cls(run, codes, steps, source_noise)
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -176,6 +184,15 @@ class DiffusionStylizer:
             outputs.append(_stitch(chunk, starts, len(positions), self.window))
         return outputs
 
+    def _timesteps(self) -> list[int]:
+        """DDIM steps from `source_noise * T` down to 0 (all of them at 1.0)."""
+        steps = self.schedule.ddim_timesteps(self.steps)
+        if self.source_noise >= 1.0:
+            return steps
+        last = int(round(self.source_noise * (self.schedule.num_steps - 1)))
+        spaced = np.linspace(last, 0, min(self.steps, last + 1)).round().astype(int)
+        return sorted(set(spaced.tolist()), reverse=True)
+
     @torch.no_grad()
     def _sample(
         self, windows: np.ndarray, vectors: Tensor, strength: float, seed: int
@@ -187,10 +204,13 @@ class DiffusionStylizer:
         generator = torch.Generator().manual_seed(seed)
         x = torch.randn((len(local), self.window, normaliser.mean.shape[0]), generator=generator)
         x = x.to(self.device)
+        timesteps = self._timesteps()
+        if self.source_noise < 1.0:  # SDEdit: start from the noised source, not pure noise
+            start = torch.full((len(x),), timesteps[0], dtype=torch.long, device=self.device)
+            x = self.schedule.q_sample(normaliser.encode(local), start, x)
         keep = torch.cat(
             [torch.ones(len(x), dtype=torch.bool), torch.zeros(len(x), dtype=torch.bool)]
         )
-        timesteps = self.schedule.ddim_timesteps(self.steps)
         for i, t in enumerate(timesteps):
             batch_t = torch.full((2 * len(x),), t, dtype=torch.long, device=self.device)
             both = model(

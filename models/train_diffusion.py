@@ -37,6 +37,7 @@ from models.diffusion_losses import (
     foot_skate_loss,
     key_joint_loss,
     style_identity_loss,
+    velocity_loss,
 )
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
@@ -157,7 +158,11 @@ def base_losses(
     model, data, schedule, batch: Batch, config, codes
 ) -> dict[str, tuple[Tensor, float]]:
     prediction = model(batch.x_t, batch.t, batch.content_seq)
-    terms = _geometry_terms(data.normaliser.decode(prediction), batch, config, codes.features.fps)
+    positions = data.normaliser.decode(prediction)
+    terms = _geometry_terms(positions, batch, config, codes.features.fps)
+    if config.losses.velocity_enabled:
+        velocity = velocity_loss(positions, batch.local, codes.features.fps)
+        terms["velocity"] = (velocity, config.losses.velocity_weight)
     if config.losses.diffusion_enabled:
         terms["diffusion"] = (diffusion_loss(prediction, batch.x0), config.losses.diffusion_weight)
     return terms
@@ -179,9 +184,15 @@ def adaptor_losses(
     positions = data.normaliser.decode(prediction)
     terms = _geometry_terms(positions, batch, config, codes.features.fps)
     device = batch.x0.device
+    recon = (~cross | ~keep).to(device)
     if c.diffusion_enabled:
-        recon = (~cross | ~keep).float().to(device)
-        terms["diffusion"] = (diffusion_loss(prediction, batch.x0, recon), c.diffusion_weight)
+        terms["diffusion"] = (
+            diffusion_loss(prediction, batch.x0, recon.float()),
+            c.diffusion_weight,
+        )
+    if c.velocity_enabled and recon.any():
+        velocity = velocity_loss(positions[recon], batch.local[recon], codes.features.fps)
+        terms["velocity"] = (velocity, c.velocity_weight)
     signal = schedule.alphas_cumprod.to(device)[batch.t].sqrt()  # (B,)
     scored = keep.float().to(device) * signal
     output = codes(positions)

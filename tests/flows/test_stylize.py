@@ -126,6 +126,12 @@ def test_sampling_is_seeded_and_short_sources_are_padded(
     assert first[0].shape == (25, 19, 3) and first[1].shape == source.positions.shape
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not np.allclose(first[1], other[1])
+    edited = DiffusionStylizer.load(runs["adaptor"], steps=3, source_noise=0.5)
+    assert edited._timesteps() == [500, 250, 0]
+    near = edited.stylize_positions([source.positions], [condition], 1.5, seed=3)[0]
+    assert near.shape == source.positions.shape and not np.allclose(near, first[1])
+    with pytest.raises(StylizeError, match="source_noise"):
+        DiffusionStylizer.load(runs["adaptor"], source_noise=0.0)
     outputs = stylizer.stylize([source], [StyleTarget("tired", {"arms": "angry"})], 1.0, seed=0)
     assert outputs[0].shape == source.positions.shape and np.isfinite(outputs[0]).all()
 

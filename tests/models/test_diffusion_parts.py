@@ -13,6 +13,7 @@ from models.diffusion_losses import (
     foot_skate_loss,
     key_joint_loss,
     style_identity_loss,
+    velocity_loss,
 )
 from models.diffusion_schedule import NoiseSchedule
 from models.features import window_features
@@ -159,6 +160,10 @@ def test_bone_key_joint_style_and_diffusion_losses() -> None:
     target = z.clone()
     target[1:] = -z[1:]
     assert float(style_identity_loss(z, target, weight)) == pytest.approx(0.0, abs=1e-6)
+    assert float(velocity_loss(shifted, walk, 30.0)) == pytest.approx(0.0, abs=1e-6)
+    frozen = walk[:, :1].expand_as(walk)  # standing still where every joint moves
+    per_axis = 2.0 / 59 * 30.0  # the walk moves 2 m along x, y and z over 59 frames
+    assert float(velocity_loss(frozen, walk, 30.0)) == pytest.approx(3 * per_axis**2, rel=1e-4)
     x = torch.zeros(2, 60, 4)
     y = torch.ones(2, 60, 4)
     assert float(diffusion_loss(x, y)) == pytest.approx(1.0)
