@@ -2,10 +2,10 @@
 
 Owns `DiffusionLossConfig` (one weight and one on/off flag per loss) and the loss functions:
 the diffusion (x0) loss, joint velocity, style identity (the frozen style encoder on the
-output vs the target style, global and per part), content (the frozen content encoder on the output vs on the
-source), foot skating, bone-length consistency, key-joint deviation from the source (root
-trajectory and end effectors), and content/style decorrelation of the conditioning. Positions
-are `(B, W, J, 3)` in metres; encoder vectors are L2-normalised where they are styles.
+output vs the target style, global and per part), content (the frozen content encoder on the
+output vs on the source), foot skating, bone-length consistency, key-joint deviation from the
+source (root trajectory and end effectors), and content/style decorrelation of the
+conditioning. Positions are `(B, W, J, 3)` in metres; style vectors are L2-normalised.
 """
 
 from __future__ import annotations
