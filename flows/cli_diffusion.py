@@ -85,6 +85,11 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source-style", help="with a shard root: only this style")
     parser.add_argument("--limit", type=int, help="at most this many source clips")
     parser.add_argument("--no-bvh", action="store_true")
+    parser.add_argument(
+        "--no-compose-parts",
+        action="store_true",
+        help="with --parts: keep the model's whole-body output (no source composition)",
+    )
     parser.add_argument("--no-previews", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--scene", help="scene label, image or video (with --scene-run)")
@@ -117,6 +122,7 @@ def run_stylize(args: argparse.Namespace) -> int:
         limit=args.limit,
         write_bvh=not args.no_bvh,
         write_previews=not args.no_previews,
+        compose_parts=not args.no_compose_parts,
         device=args.device,
         scene=args.scene,
         scene_run=args.scene_run,

@@ -20,11 +20,13 @@ from urllib.parse import urlencode
 from tqdm import tqdm
 
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
+from models.part_compose import compose_parts, kept_parts
 from models.stylize import DiffusionStylizer, StyleCondition, StylizeError, part_indices
 from storage.canonical import root_trajectory
 from storage.filesystem import open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
 from storage.shard_writer import ShardPlan, write_shard
+from storage.skeleton import BODY_PART_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class StylizeJobConfig:
     limit: int | None = None
     write_bvh: bool = True
     write_previews: bool = True
+    compose_parts: bool = True  # parts asked in the source's own style stay the source's
     device: str = "cpu"
     scene: str | None = None  # a scene label, image or video (needs scene_run)
     scene_run: str | None = None  # a train-scene-encoder run
@@ -134,6 +137,7 @@ def stylized_clip(
             "strength": config.strength,
             "steps": config.steps,
             "source_noise": config.source_noise,
+            "compose_parts": config.compose_parts,
             "seed": config.seed,
             "run": config.run,
         }
@@ -176,6 +180,17 @@ def _write_extras(clip: MotionClip, source: MotionClip, out: Path, config, summa
         summary.previews.append(str(path))
 
 
+def _composed(source: MotionClip, positions, config: StylizeJobConfig):
+    """The output with the parts asked in the source's own style taken from the source."""
+    if not config.parts or not config.compose_parts:
+        return positions
+    global_style = config.style[0] if len(config.style) == 1 else ""
+    keep = kept_parts(source.style, global_style, config.parts)
+    if not 0 < len(keep) < len(BODY_PART_NAMES):
+        return positions
+    return compose_parts(source.positions, positions, [p for p in BODY_PART_NAMES if p not in keep])
+
+
 def _failure(source: MotionClip, error: Exception) -> FailureRecord:
     return FailureRecord(
         source_uri=source.source_uri or source.clip_id,
@@ -206,6 +221,7 @@ def _stylize_batch(stylizer, batch, condition, config, out, summary, scene=None)
             described = condition.description
             if scene is not None:
                 described += f";scene={config.scene}@{config.scene_weight}"
+            positions = _composed(source, positions, config)
             clip = stylized_clip(source, positions, config, described)
             _write_extras(clip, source, out, config, summary)
             clips.append(clip)
