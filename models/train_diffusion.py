@@ -76,6 +76,8 @@ class TrainDiffusionConfig:
     condition_dropout: float = 0.1
     cross_style_fraction: float = 0.5
     part_mix_fraction: float = 0.3
+    scene_run: str | None = None  # adaptor fine-tune with scene-fused conditions (issue 8)
+    scene_fraction: float = 0.3  # of the cross-style samples, when scene_run is set
     diffusion_steps: int = 1000
     checkpoint_every: int = 200
     log_every: int = 20
@@ -92,7 +94,10 @@ class TrainDiffusionConfig:
             raise ValueError(
                 f"steps >= 1 and batch_size >= 2 needed, got {self.steps}/{self.batch_size}"
             )
-        for name in ("condition_dropout", "cross_style_fraction", "part_mix_fraction"):
+        if self.scene_run and self.stage != "adaptor":
+            raise ValueError("scene_run fine-tunes an adaptor: use stage=adaptor")
+        fractions = ("condition_dropout", "cross_style_fraction", "part_mix_fraction")
+        for name in (*fractions, "scene_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -169,7 +174,7 @@ def base_losses(
 
 
 def adaptor_losses(
-    model, data, schedule, batch: Batch, config, codes, index, gen
+    model, data, schedule, batch: Batch, config, codes, index, gen, scenes=None
 ) -> dict[str, tuple[Tensor, float]]:
     c, size = config.losses, len(index)
     cross = torch.rand(size, generator=gen) < config.cross_style_fraction
@@ -179,6 +184,10 @@ def adaptor_losses(
     target_parts = _mix_parts(data.parts[index], data.parts[ref], mix, gen)
     target_style = data.style[ref]
     vectors = style_vectors(target_style, target_parts).to(batch.x0.device)
+    scened = torch.zeros(size, dtype=torch.bool)
+    if scenes is not None:
+        scened = cross & ~mix & (torch.rand(size, generator=gen) < config.scene_fraction)
+        vectors, target_style = scenes.fuse(vectors, target_style, batch, index, scened, gen)
     prediction = model(batch.x_t, batch.t, batch.content_seq, vectors, keep.to(batch.x0.device))
     batch.generated = (prediction, target_style.to(batch.x0.device), (cross & keep).float())
     positions = data.normaliser.decode(prediction)
@@ -197,14 +206,15 @@ def adaptor_losses(
     scored = keep.float().to(device) * signal
     output = codes(positions)
     if c.style_enabled:
-        weight = scored * (~mix).float().to(device)
+        weight = scored * (~mix).float().to(device)  # scene samples: the global style only
         terms["style"] = (
             style_identity_loss(output.z_style, target_style.to(device), weight),
             c.style_weight,
         )
     if c.part_style_enabled:
+        part_weight = scored * (~scened).float().to(device)
         terms["part_style"] = (
-            style_identity_loss(output.z_style_parts, target_parts.to(device), scored),
+            style_identity_loss(output.z_style_parts, target_parts.to(device), part_weight),
             c.part_style_weight,
         )
     if c.content_enabled:
@@ -301,6 +311,11 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     schedule = NoiseSchedule(config.diffusion_steps)
     gen = torch.Generator().manual_seed(config.seed)
     (run_dir / "run.json").write_text(json.dumps({"config": asdict(config)}, indent=2, default=str))
+    scenes = None
+    if config.scene_run:
+        from models.scene_finetune import SceneFusionTargets
+
+        scenes = SceneFusionTargets(config.scene_run, data, encoder_run.checksum, device)
     adversary = None
     if config.stage == "adaptor" and config.losses.discriminator_enabled:
         adversary = Adversary(config, model, device)
@@ -314,7 +329,7 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
         if config.stage == "base":
             terms = base_losses(model, data, schedule, batch, config, codes)
         else:
-            terms = adaptor_losses(model, data, schedule, batch, config, codes, index, gen)
+            terms = adaptor_losses(model, data, schedule, batch, config, codes, index, gen, scenes)
             if adversary is not None:
                 weight = config.losses.discriminator_weight
                 terms["adversarial"] = (adversary.generator_term(batch), weight)

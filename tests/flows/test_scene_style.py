@@ -150,6 +150,16 @@ def test_stylize_command_fuses_a_scene(workspace: dict, tmp_path: Path) -> None:
     assert main(["train-diffusion", *common, "--out", str(base), *tiny]) == 0
     stage = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
     assert main(["train-diffusion", *common, *stage, *tiny]) == 0
+    tuned = tmp_path / "tuned"
+    scene_set = [f"--set=scene_run={workspace['scene']}", "--set=scene_fraction=1.0"]
+    stage = ["--stage", "adaptor", "--base", str(adaptor), "--out", str(tuned), *scene_set]
+    assert main(["train-diffusion", *common, *stage, *tiny, "--set=cross_style_fraction=1.0"]) == 0
+    tuned_metrics = [
+        json.loads(line) for line in (tuned / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert tuned_metrics[-1]["step"] == 2 and "style" in tuned_metrics[-1]
+    refused = ["train-diffusion", *common, "--out", str(tmp_path / "x"), *tiny, *scene_set]
+    assert main(refused) == 2  # a scene fine-tune needs the adaptor stage
     job = ["stylize", "--run", str(adaptor), "--source", str(workspace["data"]), "--limit", "1"]
     job += ["--source-style", "normal", "--style", "normal", "--steps", "2", "--no-previews"]
     with_scene = [*job, "--scene", "street", "--scene-run", str(workspace["scene"])]

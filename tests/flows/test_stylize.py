@@ -21,6 +21,7 @@ from models.diffusion_checkpoint import load_run_checkpoint
 from models.stylize import DiffusionStylizer, StyleTarget, StylizeError
 from models.train_diffusion import TrainDiffusionConfig, train_diffusion
 from storage.shard_reader import ClipFilter, ShardReader
+from storage.skeleton import JOINT_INDEX
 
 STYLES = ("angry", "happy", "normal", "tired")
 CONTENTS = ("walk", "run", "bow", "guide", "byebye")
@@ -133,6 +134,11 @@ def test_sampling_is_seeded_and_short_sources_are_padded(
     assert near.shape == source.positions.shape and not np.allclose(near, first[1])
     with pytest.raises(StylizeError, match="source_noise"):
         DiffusionStylizer.load(runs["adaptor"], source_noise=0.0)
+    local = stylizer.stylize([source], [StyleTarget("normal", {"arms": "angry"})], 1.0, seed=0)
+    legs = [JOINT_INDEX[name] for name in ("left_knee", "right_ankle", "head")]
+    assert np.allclose(local[0][:, legs], source.positions[:, legs], atol=1e-5)  # composed
+    wrist = JOINT_INDEX["left_wrist"]
+    assert not np.allclose(local[0][:, wrist], source.positions[:, wrist], atol=1e-3)
     outputs = stylizer.stylize([source], [StyleTarget("tired", {"arms": "angry"})], 1.0, seed=0)
     assert outputs[0].shape == source.positions.shape and np.isfinite(outputs[0]).all()
 
