@@ -171,3 +171,31 @@ def test_stylize_command_fuses_a_scene(workspace: dict, tmp_path: Path) -> None:
     assert plain.clip_id != scened.clip_id
     assert main([*with_scene, "--scene-weight", "3", "--out", str(tmp_path / "bad")]) == 2
     assert main([*job, "--scene", "street", "--out", str(tmp_path / "bad2")]) == 2
+
+
+def test_end_to_end_scene_evaluation_reads_both_outputs(workspace: dict, tmp_path: Path) -> None:
+    from models.evaluator import load_evaluator
+    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.scene_stylize_eval import scene_stylization_eval
+    from models.stylize import DiffusionStylizer
+
+    common = ["--data", str(workspace["data"]), "--encoders", str(workspace["encoders"])]
+    tiny = ["--set=model.d_model=32", "--set=model.num_layers=1", "--set=batch_size=8"]
+    tiny += ["--set=steps=2", "--set=model.num_heads=2"]
+    base, adaptor = tmp_path / "base", tmp_path / "adaptor"
+    assert main(["train-diffusion", *common, "--out", str(base), *tiny]) == 0
+    stage = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
+    assert main(["train-diffusion", *common, *stage, *tiny]) == 0
+    train_evaluator(TrainEvaluatorConfig(str(workspace["data"]), str(tmp_path / "ev"), steps=10))
+    stylizer = DiffusionStylizer.load(adaptor, steps=2)
+    scene_run = load_scene_run(workspace["scene"], encoder_checksum=stylizer.run.encoder_checksum)
+    reader = ShardReader(str(workspace["data"]))
+    sources = [c for c in reader.iter_clips(ClipFilter(style="normal")) if c.num_frames >= 60][:2]
+    report = scene_stylization_eval(
+        stylizer, scene_run, load_evaluator(tmp_path / "ev"), sources, "normal", ["street"], 1.0
+    )
+    assert report["pairs"] == 2 and report["alpha"] == 1.0
+    for name in ("scene_style_prob", "content_cosine"):
+        assert 0.0 <= report[f"{name}_without"] <= 1.0 or name == "content_cosine"
+        assert report[f"{name}_with"] != report[f"{name}_without"]  # the scene changed the output
+    assert report["provenance"]
