@@ -29,7 +29,7 @@ import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from extract.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
-from extract.pose_model import PoseModelError, file_sha256, resolve_pose_model
+from extract.pose_model import PoseModelError, resolve_pose_model
 from extract.pose_tracking import (
     PoseDetection,
     PoseTracker,
@@ -39,6 +39,7 @@ from extract.pose_tracking import (
 )
 from extract.shots import Shot, ShotConfig, ShotDetector
 from extract.video_frames import NormalisationPlan, NormaliseConfig, open_video_frames
+from storage.checksums import file_sha256
 from storage.records import make_clip_id
 from storage.video_records import PoseTrack
 

@@ -5,12 +5,12 @@ variable `STYLEMOTION_POSE_MODEL`, else a cached copy in `$XDG_CACHE_HOME/stylem
 (`~/.cache/stylemotion/` by default), else one download of Google's official
 `pose_landmarker_full.task` into that cache (written to a temporary name, checked to be a model
 bundle, then renamed). Without internet the download fails with a `PoseModelError` that names
-the settings to use instead. `file_sha256` fingerprints the model stored on every `PoseTrack`.
+the settings to use instead. `storage.checksums.file_sha256` fingerprints the model stored
+on every `PoseTrack`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -90,11 +90,3 @@ def download_pose_model(url: str, destination: Path, *, timeout_s: float = 60.0)
     finally:
         partial.unlink(missing_ok=True)
     return destination
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

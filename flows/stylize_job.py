@@ -20,13 +20,12 @@ from urllib.parse import urlencode
 from tqdm import tqdm
 
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
-from models.part_compose import compose_parts, kept_parts
+from models.part_compose import compose_unrequested
 from models.stylize import DiffusionStylizer, StyleCondition, StylizeError, part_indices
 from storage.canonical import root_trajectory
 from storage.filesystem import open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
 from storage.shard_writer import ShardPlan, write_shard
-from storage.skeleton import BODY_PART_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -185,10 +184,9 @@ def _composed(source: MotionClip, positions, config: StylizeJobConfig):
     if not config.parts or not config.compose_parts:
         return positions
     global_style = config.style[0] if len(config.style) == 1 else ""
-    keep = kept_parts(source.style, global_style, config.parts)
-    if not 0 < len(keep) < len(BODY_PART_NAMES):
-        return positions
-    return compose_parts(source.positions, positions, [p for p in BODY_PART_NAMES if p not in keep])
+    return compose_unrequested(
+        source.positions, source.style, positions, global_style, config.parts
+    )
 
 
 def _failure(source: MotionClip, error: Exception) -> FailureRecord:

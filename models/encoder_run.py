@@ -7,7 +7,6 @@ to continue with a different encoder (a "mismatched run/encoder" error names bot
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from models.eval_encoders import load_run
 from models.features import FeatureConfig, FeatureStats
 from models.train_encoders import CHECKPOINT_NAME
 from models.windows import LabelVocabulary
+from storage.checksums import file_sha256
 
 
 @dataclass
@@ -29,14 +29,6 @@ class EncoderRun:
     vocabulary: LabelVocabulary
     data_root: str
     checksum: str
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_encoder_run(run_dir: str | Path, device: torch.device | str = "cpu") -> EncoderRun:

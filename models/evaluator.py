@@ -28,6 +28,7 @@ from torch import nn
 
 from models.features import finite_difference, local_motion, rotate_into_facing
 from models.windows import LabelVocabulary
+from storage.checksums import file_sha256
 from storage.skeleton import CANONICAL_FPS, NUM_JOINTS, SKELETON_NAME
 
 logger = logging.getLogger(__name__)
@@ -200,14 +201,6 @@ def cell_key(style: str | None, content: str | None) -> str:
     return f"{style}|{content}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_evaluator(out_dir: Path, evaluator: StyleEvaluator) -> Path:
     """Write `evaluator.pt` and, after it, `evaluator.pt.sha256`; returns the checkpoint path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -228,8 +221,9 @@ def save_evaluator(out_dir: Path, evaluator: StyleEvaluator) -> Path:
     temporary = path.with_suffix(".pt.tmp")
     torch.save(payload, temporary)
     temporary.replace(path)
-    path.with_name(path.name + ".sha256").write_text(f"{file_sha256(path)}  {path.name}\n")
-    logger.info("froze evaluator %s (sha256 %s)", path, file_sha256(path))
+    checksum = file_sha256(path)
+    path.with_name(path.name + ".sha256").write_text(f"{checksum}  {path.name}\n")
+    logger.info("froze evaluator %s (sha256 %s)", path, checksum)
     return path
 
 

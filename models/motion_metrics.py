@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from models.features import FOOT_STANDING_HEIGHTS
 from storage.canonical import facing_yaw
 from storage.skeleton import (
     BODY_PART_INDICES,
     FOOT_JOINTS,
     JOINT_INDEX,
     bone_lengths,
-    rest_positions,
 )
 
 CONTACT_HEIGHT_M = 0.05  # issue 7: contact = foot height < 5 cm in both adjacent frames
@@ -41,9 +41,8 @@ _PELVIS = JOINT_INDEX["pelvis"]
 _FOOT_INDICES = np.array([JOINT_INDEX[name] for name in FOOT_JOINTS])
 _KEY_INDICES = np.array([JOINT_INDEX[name] for name in KEY_JOINTS])
 # An ankle stands about 6 cm higher than a toe (canonical rest pose); its "height" is measured
-# above that standing height so a planted ankle counts as on the floor, as in models.features.
-_REST_FOOT_HEIGHTS = rest_positions()[_FOOT_INDICES, 1].astype(np.float64)
-FOOT_STANDING_HEIGHTS = _REST_FOOT_HEIGHTS - _REST_FOOT_HEIGHTS.min()  # (4,) ankle 0.06, toe 0
+# above that standing height (models.features.FOOT_STANDING_HEIGHTS: ankle 0.06, toe 0) so a
+# planted ankle counts as on the floor.
 
 
 class MetricError(ValueError):

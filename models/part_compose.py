@@ -23,6 +23,11 @@ _PELVIS, _CHEST = JOINT_INDEX["pelvis"], JOINT_INDEX["chest"]
 _ANCHOR = {"torso": _PELVIS, "left_leg": _PELVIS, "right_leg": _PELVIS}
 _ANCHOR |= {"left_arm": _CHEST, "right_arm": _CHEST}
 _ORDER = ("torso", "left_leg", "right_leg", "left_arm", "right_arm")  # anchors first
+PART_ALIASES: dict[str, tuple[str, ...]] = {
+    "arms": ("left_arm", "right_arm"),
+    "legs": ("left_leg", "right_leg"),
+    **{name: (name,) for name in BODY_PART_NAMES},
+}
 
 
 def _turn(vectors: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -58,11 +63,25 @@ def kept_parts(
     source_style: str | None, global_style: str, part_styles: Mapping[str, str]
 ) -> tuple[str, ...]:
     """Body parts whose requested style is the source's own (they stay the source's)."""
-    aliases = {"arms": ("left_arm", "right_arm"), "legs": ("left_leg", "right_leg")}
     requested = dict.fromkeys(BODY_PART_NAMES, global_style)
     for name, style in part_styles.items():
-        for part in aliases.get(name, (name,)):
+        for part in PART_ALIASES.get(name, (name,)):
             requested[part] = style
     if source_style is None:
         return ()
     return tuple(part for part in BODY_PART_NAMES if requested[part] == source_style)
+
+
+def compose_unrequested(
+    source: np.ndarray,
+    source_style: str | None,
+    output: np.ndarray,
+    global_style: str,
+    part_styles: Mapping[str, str],
+) -> np.ndarray:
+    """`output`, with the parts requested in the source's own style composed from `source`
+    (unchanged when no part, or every part, keeps the source's style)."""
+    keep = kept_parts(source_style, global_style, part_styles)
+    if not 0 < len(keep) < len(BODY_PART_NAMES):
+        return output
+    return compose_parts(source, output, [p for p in BODY_PART_NAMES if p not in keep])

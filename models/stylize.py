@@ -15,8 +15,8 @@ than a window is padded by holding its last frame, and the output is cropped bac
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +29,14 @@ from models.diffusion_data import EncoderCodes, local_windows, style_vectors
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
 from models.motion_repr import as_tensor, placement_of
-from models.part_compose import compose_parts, kept_parts
+from models.part_compose import PART_ALIASES, compose_unrequested
+from models.stylization_eval import StyleTarget
 from models.windows import WindowIndex
 from storage.records import MotionClip
 from storage.skeleton import BODY_PART_NAMES
 
 logger = logging.getLogger(__name__)
 
-PART_ALIASES: dict[str, tuple[str, ...]] = {
-    "arms": ("left_arm", "right_arm"),
-    "legs": ("left_leg", "right_leg"),
-    **{name: (name,) for name in BODY_PART_NAMES},
-}
 MAX_STRENGTH = 10.0
 
 
@@ -61,14 +57,6 @@ class StyleCondition:
     def vectors(self) -> Tensor:
         glob = self.style if self.scene is None else self.style + self.scene_weight * self.scene
         return style_vectors(glob[None], self.parts[None])[0]  # (6, Ds)
-
-
-@dataclass(frozen=True)
-class StyleTarget:
-    """A label-level request: a global style and optional per-part overrides (label each)."""
-
-    style: str
-    part_styles: Mapping[str, str] = field(default_factory=dict)
 
 
 def part_indices(name: str) -> list[int]:
@@ -165,12 +153,10 @@ class DiffusionStylizer:
         outputs = self.stylize_positions([s.positions for s in sources], conditions, strength, seed)
         if not self.compose_parts:
             return outputs
-        for i, (source, target) in enumerate(zip(sources, targets, strict=True)):
-            keep = kept_parts(source.style, target.style, target.part_styles)
-            if 0 < len(keep) < len(BODY_PART_NAMES):
-                targeted = [p for p in BODY_PART_NAMES if p not in keep]
-                outputs[i] = compose_parts(source.positions, outputs[i], targeted)
-        return outputs
+        return [
+            compose_unrequested(s.positions, s.style, out, t.style, t.part_styles)
+            for s, out, t in zip(sources, outputs, targets, strict=True)
+        ]
 
     def stylize_positions(
         self,
@@ -262,8 +248,6 @@ def _padded(clip: MotionClip, window: int) -> MotionClip:
     logger.warning(
         "reference clip %s has %d < %d frames: padded", clip.clip_id, clip.num_frames, window
     )
-    from dataclasses import replace
-
     held = _hold_last(clip.positions, window)
     confidence = np.ones(held.shape[:2], np.float32)
     trajectory = np.concatenate(

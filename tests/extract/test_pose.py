@@ -28,7 +28,6 @@ from extract.pose_model import (
     POSE_MODEL_ENV,
     POSE_MODEL_FILENAME,
     PoseModelError,
-    file_sha256,
     resolve_pose_model,
 )
 from extract.pose_tracking import (
@@ -47,6 +46,7 @@ from extract.video_probe import (
     UnreadableError,
     VideoError,
 )
+from storage.checksums import file_sha256
 from storage.joint_maps import MEDIAPIPE_LANDMARK_NAMES
 from storage.records import make_clip_id
 from storage.video_records import PoseTrack

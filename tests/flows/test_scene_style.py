@@ -142,14 +142,25 @@ def test_train_scene_encoder_flow_runs_under_prefect(
         train_scene_encoder_flow(TrainSceneConfig(**{**config.__dict__, "alpha_max": 3.0}))
 
 
-def test_stylize_command_fuses_a_scene(workspace: dict, tmp_path: Path) -> None:
+TINY_DIFFUSION = ["--set=model.d_model=32", "--set=model.num_layers=1", "--set=batch_size=8"]
+TINY_DIFFUSION += ["--set=steps=2", "--set=model.num_heads=2"]
+
+
+@pytest.fixture(scope="module")
+def adaptor(workspace: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny base + adaptor diffusion run on the workspace's encoders."""
+    work = tmp_path_factory.mktemp("tiny_diffusion")
     common = ["--data", str(workspace["data"]), "--encoders", str(workspace["encoders"])]
-    tiny = ["--set=model.d_model=32", "--set=model.num_layers=1", "--set=batch_size=8"]
-    tiny += ["--set=steps=2", "--set=model.num_heads=2"]
-    base, adaptor = tmp_path / "base", tmp_path / "adaptor"
-    assert main(["train-diffusion", *common, "--out", str(base), *tiny]) == 0
+    base, adaptor = work / "base", work / "adaptor"
+    assert main(["train-diffusion", *common, "--out", str(base), *TINY_DIFFUSION]) == 0
     stage = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
-    assert main(["train-diffusion", *common, *stage, *tiny]) == 0
+    assert main(["train-diffusion", *common, *stage, *TINY_DIFFUSION]) == 0
+    return adaptor
+
+
+def test_stylize_command_fuses_a_scene(workspace: dict, adaptor: Path, tmp_path: Path) -> None:
+    common = ["--data", str(workspace["data"]), "--encoders", str(workspace["encoders"])]
+    tiny = TINY_DIFFUSION
     tuned = tmp_path / "tuned"
     scene_set = [f"--set=scene_run={workspace['scene']}", "--set=scene_fraction=1.0"]
     stage = ["--stage", "adaptor", "--base", str(adaptor), "--out", str(tuned), *scene_set]
@@ -173,19 +184,14 @@ def test_stylize_command_fuses_a_scene(workspace: dict, tmp_path: Path) -> None:
     assert main([*job, "--scene", "street", "--out", str(tmp_path / "bad2")]) == 2
 
 
-def test_end_to_end_scene_evaluation_reads_both_outputs(workspace: dict, tmp_path: Path) -> None:
+def test_end_to_end_scene_evaluation_reads_both_outputs(
+    workspace: dict, adaptor: Path, tmp_path: Path
+) -> None:
     from models.evaluator import load_evaluator
     from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
     from models.scene_stylize_eval import scene_stylization_eval
     from models.stylize import DiffusionStylizer
 
-    common = ["--data", str(workspace["data"]), "--encoders", str(workspace["encoders"])]
-    tiny = ["--set=model.d_model=32", "--set=model.num_layers=1", "--set=batch_size=8"]
-    tiny += ["--set=steps=2", "--set=model.num_heads=2"]
-    base, adaptor = tmp_path / "base", tmp_path / "adaptor"
-    assert main(["train-diffusion", *common, "--out", str(base), *tiny]) == 0
-    stage = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor)]
-    assert main(["train-diffusion", *common, *stage, *tiny]) == 0
     train_evaluator(TrainEvaluatorConfig(str(workspace["data"]), str(tmp_path / "ev"), steps=10))
     stylizer = DiffusionStylizer.load(adaptor, steps=2)
     scene_run = load_scene_run(workspace["scene"], encoder_checksum=stylizer.run.encoder_checksum)

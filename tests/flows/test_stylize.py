@@ -8,13 +8,11 @@ determinism, bad input), not stylization quality, which docs/STYLIZATION.md meas
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
 from flows.stylize_job import StylizeJobConfig, run_stylize_job
 from models.diffusion_checkpoint import load_run_checkpoint
@@ -22,14 +20,8 @@ from models.stylize import DiffusionStylizer, StyleTarget, StylizeError
 from models.train_diffusion import TrainDiffusionConfig, train_diffusion
 from storage.shard_reader import ClipFilter, ShardReader
 from storage.skeleton import JOINT_INDEX
+from tests.models.scene_fixtures import STYLES, TINY_ENCODER, scene_workspace
 
-STYLES = ("angry", "happy", "normal", "tired")
-CONTENTS = ("walk", "run", "bow", "guide", "byebye")
-TINY_ENCODER = [
-    "model.d_model=32", "model.num_layers=1", "model.num_heads=2", "model.content_dim=16",
-    "model.style_dim=16", "styles_per_batch=4", "windows_per_style=4", "warmup_steps=2",
-    "coarse_refresh_every=5", "coarse_groups=2", "steps=8", "log_every=1",
-]  # fmt: skip
 TINY_DENOISER = [
     "model.d_model=32", "model.num_layers=2", "model.num_heads=2", "model.lora_rank=4",
     "batch_size=16", "warmup_steps=2", "log_every=1", "learning_rate=0.003",
@@ -37,17 +29,14 @@ TINY_DENOISER = [
 
 
 @pytest.fixture(scope="module")
-def small_bandai(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("bandai_subset") / "bandai"
-    source.mkdir()
-    shutil.copytree(bandai_dir / "_meta", source / "_meta")
-    for path in bandai_dir.glob("dataset-1_*"):
-        _, content, style, _ = path.stem.split("_")
-        if style in STYLES and content in CONTENTS:
-            shutil.copy(path, source / path.name)
-    root = source.parent / "dataset"
-    ingest_mocap(MocapIngestConfig(str(source), str(root), test_contents=("guide", "byebye")))
-    return root
+def workspace(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The session's real Bandai subset and tiny encoder run (shared with the scene tests)."""
+    return scene_workspace(bandai_dir, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def small_bandai(workspace: dict[str, Path]) -> Path:
+    return workspace["data"]
 
 
 def _train_encoders(root: Path, out: Path, seed: int = 0) -> Path:
@@ -57,9 +46,11 @@ def _train_encoders(root: Path, out: Path, seed: int = 0) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(small_bandai: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def runs(
+    small_bandai: Path, workspace: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("diffusion_runs")
-    encoders = _train_encoders(small_bandai, work / "encoders")
+    encoders = workspace["encoders"]
     common = ["--data", str(small_bandai), "--encoders", str(encoders)]
     sets = [f"--set={item}" for item in TINY_DENOISER]
     base = work / "base"

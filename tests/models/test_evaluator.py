@@ -18,13 +18,13 @@ from models.evaluator import (
     EvaluatorNet,
     EvaluatorNetConfig,
     evaluator_frame_features,
-    file_sha256,
     load_evaluator,
     save_evaluator,
 )
 from models.evaluator_train import TrainEvaluatorConfig, cross_fit_folds, load_evaluator_data
 from models.windows import load_clips, split_of
 from storage.canonical import rotation_about_y
+from storage.checksums import file_sha256
 
 TINY = [
     "steps=120",
