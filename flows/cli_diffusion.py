@@ -1,7 +1,8 @@
-"""Diffusion subcommands of `stylemotion`: train-diffusion and stylize.
+"""Diffusion subcommands of `stylemotion`: train-diffusion, train-vae and stylize.
 
 `train-diffusion --stage base|adaptor` trains one stage (`models.train_diffusion`; config from
-`--config FILE` and `--set key=value` like the encoders); `stylize` runs the batch job of
+`--config FILE` and `--set key=value` like the encoders; `--latent-vae RUN` diffuses in the
+latent of a `train-vae` run, `models.train_vae`); `stylize` runs the batch job of
 `flows.stylize_job` over shard roots, BVH folders or videos with a style label, reference clips
 or reference videos, optionally per body part.
 """
@@ -22,6 +23,7 @@ def add_train_diffusion(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="run directory")
     parser.add_argument("--stage", choices=("base", "adaptor"), default="base")
     parser.add_argument("--base", help="base run the adaptor stage starts from")
+    parser.add_argument("--latent-vae", help="train-vae run: diffuse in its latent (base stage)")
     parser.add_argument("--config", type=Path, help="YAML/JSON with TrainDiffusionConfig fields")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.set_defaults(handler=run_train_diffusion)
@@ -33,6 +35,8 @@ def diffusion_config(args: argparse.Namespace):
 
     fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
     fixed |= {"stage": args.stage, "base_run": args.base}
+    if args.latent_vae:
+        fixed["latent_vae"] = args.latent_vae
     try:
         values = load_config_file(args.config) if args.config else {}
         return config_from_dict(TrainDiffusionConfig, apply_overrides(values | fixed, args.set))
@@ -41,17 +45,43 @@ def diffusion_config(args: argparse.Namespace):
 
 
 def run_train_diffusion(args: argparse.Namespace) -> int:
-    from models.diffusion_checkpoint import DiffusionCheckpointError
-    from models.diffusion_data import DiffusionDataError
-    from models.eval_encoders import EvaluationError
     from models.train_diffusion import train_diffusion
 
     config = diffusion_config(args)
     try:
         run_dir = train_diffusion(config, show_progress=True)
-    except (DiffusionDataError, DiffusionCheckpointError, EvaluationError) as error:
+    except ValueError as error:  # DiffusionData-, DiffusionCheckpoint-, Evaluation-, VAERunError
         raise UsageError(str(error)) from error
     print(f"trained diffusion ({config.stage}): {run_dir}")
+    return 0
+
+
+def add_train_vae(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train-vae", help="train the motion VAE of the latent mode")
+    parser.add_argument("--data", required=True, help="dataset root with clip shards")
+    parser.add_argument("--encoders", required=True, help="train-encoders run (windows, split)")
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainVAEConfig fields")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.set_defaults(handler=run_train_vae)
+
+
+def run_train_vae(args: argparse.Namespace) -> int:
+    from models.config_io import ConfigError, apply_overrides, config_from_dict, load_config_file
+    from models.train_vae import TrainVAEConfig, train_vae
+
+    fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
+    try:
+        values = load_config_file(args.config) if args.config else {}
+        config = config_from_dict(TrainVAEConfig, apply_overrides(values | fixed, args.set))
+    except (ConfigError, ValueError) as error:
+        raise UsageError(str(error)) from error
+    try:
+        run_dir = train_vae(config, show_progress=True)
+    except ValueError as error:  # DiffusionDataError, EvaluationError, a VAE shape that won't fit
+        raise UsageError(str(error)) from error
+    report = json.loads((run_dir / "report.json").read_text())
+    print(json.dumps({"run": str(run_dir)} | report, indent=2))
     return 0
 
 
@@ -147,4 +177,4 @@ def run_stylize(args: argparse.Namespace) -> int:
     return 0 if summary.stylized else 1
 
 
-DIFFUSION_COMMANDS = (add_train_diffusion, add_stylize)
+DIFFUSION_COMMANDS = (add_train_diffusion, add_train_vae, add_stylize)

@@ -1,7 +1,8 @@
 """Prefect flows `train-diffusion` and `stylize-batch`: the diffusion stage and the batch job.
 
-Compose `models.train_diffusion.train_diffusion` (one task per stage run: base, then adaptor
-when asked; a retry starts the stage again from its parameters) and
+Compose `models.train_diffusion.train_diffusion` (one task per stage run: the motion VAE first
+in latent mode, base, then adaptor when asked; a retry starts the stage again from its
+parameters) and
 `flows.stylize_job.run_stylize_job` (one task per job; shards are written per batch of sources,
 so finished batches survive). Parameters are the library's own config dataclasses
 (`TrainDiffusionConfig`, `StylizeJobConfig`). Artifacts: the training metrics table and a
@@ -22,10 +23,15 @@ from flows.artifacts import publish_training_metrics, read_metrics
 from flows.stylize_job import StylizeJobConfig, run_stylize_job
 from flows.validation import ParameterError, require
 from models.train_diffusion import TrainDiffusionConfig, train_diffusion
+from models.train_vae import TrainVAEConfig, train_vae
 
 
 def _train(config: TrainDiffusionConfig) -> str:
     return str(train_diffusion(config))
+
+
+def _train_vae(config: TrainVAEConfig) -> str:
+    return str(train_vae(config))
 
 
 def _stylize(config: StylizeJobConfig) -> dict[str, object]:
@@ -47,6 +53,15 @@ train_stage_task = task(
     tags=["training", "gpu"],
     cache_policy=NO_CACHE,
 )
+vae_task = task(
+    _train_vae,
+    name="train-vae",
+    retries=1,
+    retry_delay_seconds=30,
+    timeout_seconds=12 * 3600,
+    tags=["training", "gpu"],
+    cache_policy=NO_CACHE,
+)
 stylize_task = task(
     _stylize,
     name="stylize-job",
@@ -63,25 +78,41 @@ def check_diffusion(config: TrainDiffusionConfig, where: str = "config") -> None
     require(Path(config.encoder_run, "last.pt").is_file(), f"{where}.encoder_run",
             f"{config.encoder_run} is not a train-encoders run (no last.pt)")  # fmt: skip
     require(Path(config.data_root).is_dir(), f"{where}.data_root", "no such directory")
+    if config.latent_vae:
+        require(Path(config.latent_vae, "vae.pt").is_file(), f"{where}.latent_vae",
+                f"{config.latent_vae} is not a train-vae run (no vae.pt)")  # fmt: skip
 
 
 @flow(name="train-diffusion")
 def train_diffusion_flow(
-    config: TrainDiffusionConfig, adaptor_steps: int = 0, adaptor_out: str | None = None
+    config: TrainDiffusionConfig,
+    adaptor_steps: int = 0,
+    adaptor_out: str | None = None,
+    vae: TrainVAEConfig | None = None,
 ) -> dict[str, object]:
     """Train `config`'s stage; with `adaptor_steps` > 0 after a base stage, train the adaptor on
-    top of it into `adaptor_out`. Returns the run directories and final losses."""
+    top of it into `adaptor_out`; with `vae`, first train the motion VAE and diffuse in its
+    latent (latent mode). Returns the run directories and final losses."""
     check_diffusion(config)
+    if vae is not None:
+        if config.stage != "base":
+            raise ParameterError("vae: the latent mode is chosen at the base stage")
+        config = replace(config, latent_vae=vae.out)
     if adaptor_steps and (config.stage != "base" or not adaptor_out):
         raise ParameterError("adaptor_steps needs a base-stage config and adaptor_out")
     logger = get_run_logger()
-    runs = {config.stage: train_stage_task(config)}
+    runs: dict[str, str] = {}
+    if vae is not None:
+        runs["vae"] = vae_task(vae)
+    runs[config.stage] = train_stage_task(config)
     if adaptor_steps:
         adaptor = replace(
             config, stage="adaptor", base_run=runs["base"], out=adaptor_out, steps=adaptor_steps
         )
         runs["adaptor"] = train_stage_task(adaptor)
     outcome: dict[str, object] = {}
+    if "vae" in runs:
+        outcome["vae"] = {"run_dir": runs.pop("vae")}
     for stage, run_dir in runs.items():
         publish_training_metrics(run_dir, key=f"train-diffusion-{stage}-metrics")
         metrics = read_metrics(run_dir)

@@ -2,7 +2,8 @@
 
 Owns `DenoiserConfig` and `MotionDenoiser`. Base network (stage a): input projection of the noisy
 motion `x_t (B, W, D)`, plus the diffusion timestep embedding and the source content sequence
-`z_c (B, W / stride, Dc)` (repeated to frame rate and projected, added per frame), then
+`z_c (B, W / stride, Dc)` (repeated to frame rate and projected, added per frame) and, when
+`trajectory_dim > 0`, the source's root trajectory (ground path and heading per frame), then
 `num_layers` pre-norm transformer blocks and an output projection to the clean motion x0.
 
 Style adaptor (stage b, the base frozen): LoRA (Hu et al. 2021) on the query and value projections
@@ -43,6 +44,7 @@ class DenoiserConfig:
     dropout: float = 0.1
     lora_rank: int = 8
     lora_alpha: float = 8.0
+    trajectory_dim: int = 0  # > 0: the source's root trajectory conditions every frame
 
     def __post_init__(self) -> None:
         if self.window_frames % self.content_stride:
@@ -147,6 +149,9 @@ class MotionDenoiser(nn.Module):
         D = config.d_model
         self.input_projection = nn.Linear(config.motion_dim, D)
         self.content_projection = nn.Linear(config.content_dim, D)
+        self.trajectory_projection = (
+            nn.Linear(config.trajectory_dim, D) if config.trajectory_dim > 0 else None
+        )
         self.time_mlp = nn.Sequential(nn.Linear(D, D), nn.SiLU(), nn.Linear(D, D))
         self.frame_embedding = nn.Parameter(torch.randn(config.window_frames, D) * 0.02)
         self.blocks = nn.ModuleList(DenoiserBlock(config) for _ in range(config.num_layers))
@@ -189,15 +194,21 @@ class MotionDenoiser(nn.Module):
         z_content_seq: Tensor,
         style_vectors: Tensor | None = None,
         keep_style: Tensor | None = None,
+        trajectory: Tensor | None = None,
     ) -> Tensor:
         """x_t `(B, W, D)`, t `(B,)`, z_content_seq `(B, W/stride, Dc)`, style_vectors
-        `(B, 6, Ds)` or None (base) -> x0 prediction `(B, W, D)`."""
+        `(B, 6, Ds)` or None (base), trajectory `(B, W, trajectory_dim)` when the model takes
+        one (`models.motion_repr.trajectory_condition`) -> x0 prediction `(B, W, D)`."""
         B, frames, _ = x_t.shape
         if frames != self.config.window_frames:
             raise ValueError(
                 f"window of {frames} frames, the model takes {self.config.window_frames}"
             )
         h = self.input_projection(x_t) + self.content_condition(z_content_seq)  # (B, W, D)
+        if self.trajectory_projection is not None:
+            if trajectory is None:
+                raise ValueError("this denoiser is conditioned on the source trajectory: pass it")
+            h = h + self.trajectory_projection(trajectory)
         h = (
             h
             + self.frame_embedding[None]

@@ -3,7 +3,8 @@
 Owns `save_run_checkpoint` / `load_run_checkpoint` and `DiffusionRun`. A checkpoint holds the
 `DenoiserConfig` (so loading needs no flags), the weights, the stage ("base" or "adaptor"), the
 training config, the motion normaliser, the label vocabulary, the per-style prototypes of the
-frozen encoder, and the encoder run's path and checksum; a file of another kind or version, or
+frozen encoder, the encoder run's path and checksum, and in latent mode the VAE run's path and
+checksum (a VAE that changed since is refused); a file of another kind or version, or
 weights that do not fit, fail with a message naming the file.
 """
 
@@ -42,6 +43,17 @@ class DiffusionRun:
     encoder_run: str
     encoder_checksum: str
     train_config: dict[str, Any]
+    latent_vae: Any = None  # the VAERun of latent mode, None in data space
+
+    @property
+    def space(self) -> Any:
+        """What the denoiser works in: the normaliser, or the VAE's latent space."""
+        return self.latent_vae.space if self.latent_vae is not None else self.normaliser
+
+    @property
+    def motion_frames(self) -> int:
+        """Frames of motion per model window (model frames x the VAE's downsampling)."""
+        return self.model.config.window_frames * self.space.frame_factor
 
 
 def save_run_checkpoint(run_dir: Path, model, config, data, encoder_run, step: int) -> Path:
@@ -60,6 +72,8 @@ def save_run_checkpoint(run_dir: Path, model, config, data, encoder_run, step: i
         "part_prototypes": part_prototypes,
         "encoder_run": str(Path(encoder_run.path).resolve()),
         "encoder_checksum": encoder_run.checksum,
+        "latent_vae": str(Path(data.latent_vae.path).resolve()) if data.latent_vae else None,
+        "latent_vae_checksum": data.latent_vae.checksum if data.latent_vae else None,
     }
     path = run_dir / CHECKPOINT_NAME
     temporary = path.with_name(path.name + ".tmp")
@@ -96,6 +110,7 @@ def load_run_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> Di
     except RuntimeError as error:
         raise DiffusionCheckpointError(f"{path}: weights do not fit: {error}") from error
     model.set_adaptor(payload["stage"] == "adaptor")
+    latent_vae = _latent_vae(path, payload, device)
     return DiffusionRun(
         path=Path(run_dir),
         model=model.to(device).eval(),
@@ -108,4 +123,26 @@ def load_run_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> Di
         encoder_run=payload["encoder_run"],
         encoder_checksum=payload["encoder_checksum"],
         train_config=payload["train_config"],
+        latent_vae=latent_vae,
     )
+
+
+def _latent_vae(path: Path, payload: dict, device):
+    """The VAE run a latent-mode checkpoint was trained with, checked by its sha256."""
+    if not payload.get("latent_vae"):
+        return None
+    from models.vae_run import VAERunError, load_vae_run
+
+    try:
+        vae = load_vae_run(payload["latent_vae"], device)
+    except VAERunError as error:
+        raise DiffusionCheckpointError(
+            f"{path}: its latent VAE cannot be loaded: {error}"
+        ) from error
+    if vae.checksum != payload["latent_vae_checksum"]:
+        raise DiffusionCheckpointError(
+            f"{path}: trained in the latent of VAE {payload['latent_vae']} with checksum "
+            f"{payload['latent_vae_checksum'][:12]}, which now has {vae.checksum[:12]} "
+            "(mismatched VAE run)"
+        )
+    return vae

@@ -4,14 +4,16 @@ Owns `EncoderCodes` (the frozen encoders applied to positions, with gradients wh
 `DiffusionData`: every training window of the encoder split (`models.windows.split_of`), moved
 into its own frame (`models.motion_repr`), with the encoders' content sequence, global style and
 part styles computed once (the encoders are frozen, so the codes never change), the style and
-content labels, and per-style prototypes (the normalised mean style of a style's windows) used
-when a style is asked for by its label.
+content labels, the space the denoiser works in (the standardised positions, or a motion
+VAE's latent in latent mode), and per-style prototypes (the normalised mean style of a style's
+windows) used when a style is asked for by its label.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,6 +77,12 @@ class DiffusionData:
     content_labels: Tensor  # (N,)
     vocabulary: LabelVocabulary
     normaliser: MotionNormaliser
+    space: Any = None  # what the denoiser works in: the normaliser, or a VAE's LatentSpace
+    latent_vae: Any = None  # the VAERun in latent mode
+
+    def __post_init__(self) -> None:
+        if self.space is None:
+            self.space = self.normaliser
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -103,13 +111,21 @@ def local_windows(clips: list[MotionClip], index: WindowIndex) -> np.ndarray:
 
 
 def build_diffusion_data(
-    data_root: str, codes: EncoderCodes, vocabulary: LabelVocabulary
+    data_root: str,
+    codes: EncoderCodes,
+    vocabulary: LabelVocabulary,
+    stride_frames: int | None = None,
 ) -> DiffusionData:
+    """Windows of the encoder split's training clips, every `stride_frames` frames (None: the
+    encoders' stride)."""
     clips = load_clips(data_root, splits=("train",))
     if not clips:
         raise DiffusionDataError(f"{data_root}: no training clips")
     clips = [clip for clip in clips if clip.style in vocabulary.styles]
-    index = WindowIndex.from_clips(clips, vocabulary, codes.features)
+    features = codes.features
+    if stride_frames is not None:
+        features = replace(features, stride_frames=stride_frames)
+    index = WindowIndex.from_clips(clips, vocabulary, features)
     if len(index) == 0:
         raise DiffusionDataError(f"{data_root}: every training clip is shorter than a window")
     windows = local_windows(clips, index)

@@ -4,9 +4,11 @@ Owns the mapping between clip positions `(W, J, 3)` (world, metres, y up) and th
 denoiser works on: a window is moved so its pelvis starts above the origin facing +z (the start
 heading is the circular mean over its first frames, `storage.canonical.initial_yaw`), flattened
 to `(W, J * 3)` and standardised per dimension with `MotionNormaliser` statistics from the
-training windows. `WindowPlacement` remembers the move so a generated window goes back to where
-its source window was. Positions (not rotations) keep the geometric losses exact and the
-decoding trivial; bone lengths are held by a loss instead of by construction.
+training windows (the diffusion's data space; `models.motion_vae.LatentSpace` is the latent
+one, with the same `encode`/`decode`). `WindowPlacement` remembers the move so a generated
+window goes back to where its source window was. Positions (not rotations) keep the
+geometric losses exact and the decoding trivial; bone lengths are held by a loss instead of by
+construction.
 """
 
 from __future__ import annotations
@@ -76,6 +78,14 @@ class MotionNormaliser:
         flat = x * x.new_tensor(self.std) + x.new_tensor(self.mean)
         return flat.reshape(*x.shape[:2], NUM_JOINTS, 3)
 
+    @property
+    def frame_factor(self) -> int:
+        """Motion frames per model frame: 1 here; the VAE's downsampling in latent mode."""
+        return 1
+
+    def to(self, device: torch.device | str) -> MotionNormaliser:
+        return self  # numpy statistics, moved to the input's device on use
+
     def to_dict(self) -> dict[str, list[float]]:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
@@ -86,3 +96,21 @@ class MotionNormaliser:
 
 def as_tensor(array: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
     return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
+
+
+TRAJECTORY_CHANNELS = 4  # pelvis ground x, z (window frame, metres), sin and cos of the heading
+
+
+def trajectory_condition(local: Tensor, frame_factor: int = 1) -> Tensor:
+    """The source's root trajectory as a per-frame condition: `(B, W, J, 3)` local positions ->
+    `(B, W / frame_factor, 4 * frame_factor)` (consecutive frames stacked per model frame, as the
+    latent mode's VAE groups them). The denoiser then keeps the source's path and heading."""
+    from models.torch_features import facing_yaw
+
+    ground = local[:, :, _PELVIS, [0, 2]]  # (B, W, 2)
+    yaw = facing_yaw(local)  # (B, W)
+    channels = torch.cat([ground, torch.sin(yaw)[..., None], torch.cos(yaw)[..., None]], dim=-1)
+    B, W, C = channels.shape
+    if W % frame_factor:
+        raise ValueError(f"{W} frames do not group by {frame_factor}")
+    return channels.reshape(B, W // frame_factor, C * frame_factor)

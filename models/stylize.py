@@ -28,7 +28,7 @@ from models.diffusion_checkpoint import DiffusionRun, load_run_checkpoint
 from models.diffusion_data import EncoderCodes, local_windows, style_vectors
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
-from models.motion_repr import as_tensor, placement_of
+from models.motion_repr import as_tensor, placement_of, trajectory_condition
 from models.part_compose import PART_ALIASES, compose_unrequested
 from models.stylization_eval import StyleTarget
 from models.windows import WindowIndex
@@ -86,7 +86,7 @@ class DiffusionStylizer:
             raise StylizeError(f"{run.path}: a {run.stage} run has no style adaptor")
         self.run, self.codes, self.steps = run, codes, steps
         self.schedule = NoiseSchedule(run.train_config["diffusion_steps"])
-        self.window = run.model.config.window_frames
+        self.window = run.motion_frames
         self.device = next(run.model.parameters()).device
 
     @classmethod
@@ -200,17 +200,21 @@ class DiffusionStylizer:
     def _sample(
         self, windows: np.ndarray, vectors: Tensor, strength: float, seed: int
     ) -> np.ndarray:
-        model, normaliser = self.run.model, self.run.normaliser
+        model, space = self.run.model, self.run.space
         local = as_tensor(windows, self.device)  # (N, W, J, 3)
         content = self.codes(local).z_content_seq.float()  # (N, S, Dc)
+        trajectory = None
+        if model.config.trajectory_dim:
+            trajectory = trajectory_condition(local, space.frame_factor)
+            trajectory = torch.cat([trajectory, trajectory])
         vectors = vectors.to(self.device)
         generator = torch.Generator().manual_seed(seed)
-        x = torch.randn((len(local), self.window, normaliser.mean.shape[0]), generator=generator)
-        x = x.to(self.device)
+        shape = (len(local), model.config.window_frames, model.config.motion_dim)
+        x = torch.randn(shape, generator=generator).to(self.device)
         timesteps = self._timesteps()
         if self.source_noise < 1.0:  # SDEdit: start from the noised source, not pure noise
             start = torch.full((len(x),), timesteps[0], dtype=torch.long, device=self.device)
-            x = self.schedule.q_sample(normaliser.encode(local), start, x)
+            x = self.schedule.q_sample(space.encode(local), start, x)
         keep = torch.cat(
             [torch.ones(len(x), dtype=torch.bool), torch.zeros(len(x), dtype=torch.bool)]
         )
@@ -222,6 +226,7 @@ class DiffusionStylizer:
                 torch.cat([content, content]),
                 torch.cat([vectors, vectors]),
                 keep.to(self.device),
+                trajectory=trajectory,
             )
             conditional, unconditional = both.chunk(2)
             x0 = unconditional + strength * (
@@ -229,7 +234,7 @@ class DiffusionStylizer:
             )  # classifier-free guidance
             t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
             x = self.schedule.ddim_step(x, x0, t, t_prev).sample
-        return normaliser.decode(x).cpu().numpy()  # (N, W, J, 3)
+        return space.decode(x).cpu().numpy()  # (N, W, J, 3)
 
 
 class _AnyStyle:

@@ -1,7 +1,8 @@
 """Two-stage training of the stylization diffusion model, the encoders frozen throughout.
 
 Owns `TrainDiffusionConfig` and `train_diffusion(config) -> run_dir`. Stage "base" trains the
-denoiser to rebuild a window from its content sequence `z_c` (diffusion + foot + bone losses).
+denoiser to rebuild a window from its content sequence `z_c` and, with `trajectory_condition`,
+the window's root trajectory (diffusion, velocity, foot, bone losses).
 Stage "adaptor" loads a base run, freezes it and trains only the style adaptor (LoRA + style
 cross-attention): half of each batch rebuilds its source with the style of another window of
 the same style (diffusion loss applies), the other half gets a different style and is scored by
@@ -11,7 +12,9 @@ the reverse), so per-part control is trained; a share of conditions is dropped f
 classifier-free guidance; with `losses.discriminator_enabled` a style-conditional
 discriminator (`models.motion_discriminator`) adds an adversarial term on the cross-style
 outputs. Losses are scored on the one-step x0 prediction, weighted by `sqrt(alpha_bar_t)` for
-the encoder losses (a very noisy step predicts little).
+the encoder losses (a very noisy step predicts little). With `latent_vae` (a `train-vae`
+run) the base diffuses in the VAE's latent sequence (`models.motion_vae.LatentSpace`): the
+diffusion loss is taken on latents, the geometric and encoder losses on the decoded motion.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from models.diffusion_losses import (
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
 from models.motion_discriminator import MotionDiscriminator, discriminator_loss, generator_loss
-from models.motion_repr import MOTION_DIM
+from models.motion_repr import MOTION_DIM, TRAJECTORY_CHANNELS, trajectory_condition
 from models.train_encoders import choose_device, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -78,6 +81,9 @@ class TrainDiffusionConfig:
     part_mix_fraction: float = 0.3
     scene_run: str | None = None  # adaptor fine-tune with scene-fused conditions (issue 8)
     scene_fraction: float = 0.3  # of the cross-style samples, when scene_run is set
+    latent_vae: str | None = None  # a train-vae run: diffuse in its latent (base stage)
+    window_stride: int | None = None  # frames between training windows (None: the encoders')
+    trajectory_condition: bool = True  # the source's root trajectory conditions the base
     diffusion_steps: int = 1000
     checkpoint_every: int = 200
     log_every: int = 20
@@ -94,6 +100,8 @@ class TrainDiffusionConfig:
             raise ValueError(
                 f"steps >= 1 and batch_size >= 2 needed, got {self.steps}/{self.batch_size}"
             )
+        if self.window_stride is not None and self.window_stride < 1:
+            raise ValueError(f"window_stride must be >= 1, got {self.window_stride}")
         if self.scene_run and self.stage != "adaptor":
             raise ValueError("scene_run fine-tunes an adaptor: use stage=adaptor")
         fractions = ("condition_dropout", "cross_style_fraction", "part_mix_fraction")
@@ -109,20 +117,25 @@ class Batch:
     content_seq: Tensor  # (B, S, Dc)
     t: Tensor  # (B,)
     x_t: Tensor  # (B, W, D)
+    trajectory: Tensor | None = (
+        None  # (B, W, C) the root trajectory condition, if the model has one
+    )
     generated: tuple[Tensor, Tensor, Tensor] | None = None  # x0 pred, asked style, cross mask
 
 
 def _sample_batch(
-    data: DiffusionData, schedule: NoiseSchedule, size: int, device, gen
+    data: DiffusionData, schedule: NoiseSchedule, size: int, device, gen, model
 ) -> tuple[Tensor, Batch]:
     index = torch.randint(0, len(data), (size,), generator=gen)
     local = data.windows[index].to(device)
-    x0 = data.normaliser.encode(local)
+    x0 = data.space.encode(local)
     t = torch.randint(0, schedule.num_steps, (size,), generator=gen).to(device)
     noise = torch.randn(x0.shape, generator=gen).to(device)
-    return index, Batch(
-        local, x0, data.content_seq[index].to(device), t, schedule.q_sample(x0, t, noise)
-    )
+    trajectory = None
+    if model.config.trajectory_dim:
+        trajectory = trajectory_condition(local, data.space.frame_factor)
+    content = data.content_seq[index].to(device)
+    return index, Batch(local, x0, content, t, schedule.q_sample(x0, t, noise), trajectory)
 
 
 def _pick_references(data: DiffusionData, index: Tensor, cross: Tensor, gen) -> Tensor:
@@ -162,8 +175,8 @@ def _geometry_terms(
 def base_losses(
     model, data, schedule, batch: Batch, config, codes
 ) -> dict[str, tuple[Tensor, float]]:
-    prediction = model(batch.x_t, batch.t, batch.content_seq)
-    positions = data.normaliser.decode(prediction)
+    prediction = model(batch.x_t, batch.t, batch.content_seq, trajectory=batch.trajectory)
+    positions = data.space.decode(prediction)
     terms = _geometry_terms(positions, batch, config, codes.features.fps)
     if config.losses.velocity_enabled:
         velocity = velocity_loss(positions, batch.local, codes.features.fps)
@@ -188,9 +201,12 @@ def adaptor_losses(
     if scenes is not None:
         scened = cross & ~mix & (torch.rand(size, generator=gen) < config.scene_fraction)
         vectors, target_style = scenes.fuse(vectors, target_style, batch, index, scened, gen)
-    prediction = model(batch.x_t, batch.t, batch.content_seq, vectors, keep.to(batch.x0.device))
+    keep_device = keep.to(batch.x0.device)
+    prediction = model(
+        batch.x_t, batch.t, batch.content_seq, vectors, keep_device, trajectory=batch.trajectory
+    )
     batch.generated = (prediction, target_style.to(batch.x0.device), (cross & keep).float())
-    positions = data.normaliser.decode(prediction)
+    positions = data.space.decode(prediction)
     terms = _geometry_terms(positions, batch, config, codes.features.fps)
     device = batch.x0.device
     recon = (~cross | ~keep).to(device)
@@ -234,17 +250,52 @@ def adaptor_losses(
     return terms
 
 
-def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes) -> MotionDenoiser:
+def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes, data) -> MotionDenoiser:
     encoder = codes.model.config
+    factor = data.space.frame_factor  # motion frames per model frame (VAE downsampling)
+    if encoder.content_stride % factor:
+        raise ValueError(
+            f"the VAE downsamples time by {factor}, which does not divide the encoders' content "
+            f"stride {encoder.content_stride}: train the VAE with a downsample dividing it"
+        )
+    latent = data.latent_vae.space.vae.config if data.latent_vae is not None else None
     denoiser = DenoiserConfig(
-        motion_dim=MOTION_DIM,
-        window_frames=codes.features.window_frames,
+        motion_dim=latent.latent_dim if latent else MOTION_DIM,
+        window_frames=codes.features.window_frames // factor,
         content_dim=encoder.content_dim,
-        content_stride=encoder.content_stride,
+        content_stride=encoder.content_stride // factor,
         style_dim=encoder.style_dim,
+        trajectory_dim=TRAJECTORY_CHANNELS * factor if config.trajectory_condition else 0,
         **asdict(config.model),
     )
     return MotionDenoiser(denoiser)
+
+
+def _use_latent_vae(config: TrainDiffusionConfig, data, features, device) -> None:
+    """Latent mode: the VAE's space (and its normaliser) replace the data space."""
+    from models.vae_run import load_vae_run
+
+    vae = load_vae_run(config.latent_vae, device)
+    frames = vae.space.vae.config.window_frames
+    if frames != features.window_frames:
+        raise ValueError(
+            f"{config.latent_vae}: VAE of {frames}-frame windows, the encoders use "
+            f"{features.window_frames}"
+        )
+    data.latent_vae, data.space, data.normaliser = vae, vae.space, vae.space.normaliser
+
+
+def _check_latent_request(config: TrainDiffusionConfig, base) -> None:
+    """The adaptor inherits the base's space; a different VAE asked for is an error."""
+    if not config.latent_vae:
+        return
+    asked = Path(config.latent_vae).resolve()
+    if base.latent_vae is None or Path(base.latent_vae.path).resolve() != asked:
+        raise ValueError(
+            f"latent_vae {config.latent_vae} differs from the base run's "
+            f"({base.latent_vae.path if base.latent_vae else 'data space'}): the adaptor "
+            "stage inherits the base's space"
+        )
 
 
 class Adversary:
@@ -282,9 +333,13 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
     codes = EncoderCodes(encoder_run.model, encoder_run.stats, encoder_run.features)
     for parameter in codes.model.parameters():
         parameter.requires_grad_(False)
-    data = build_diffusion_data(config.data_root, codes, encoder_run.vocabulary)
+    data = build_diffusion_data(
+        config.data_root, codes, encoder_run.vocabulary, config.window_stride
+    )
     if config.stage == "base":
-        model = _build_model(config, codes)
+        if config.latent_vae:
+            _use_latent_vae(config, data, encoder_run.features, device)
+        model = _build_model(config, codes, data)
     else:
         base = load_run_checkpoint(Path(config.base_run), device)
         if base.encoder_checksum != encoder_run.checksum:
@@ -292,7 +347,8 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
                 f"{config.base_run} was trained with another encoder run than {config.encoder_run}"
             )
         model = base.model
-        data.normaliser = base.normaliser
+        data.normaliser, data.space, data.latent_vae = base.normaliser, base.space, base.latent_vae
+        _check_latent_request(config, base)
         model.set_adaptor(True)
         for parameter in model.base_parameters():
             parameter.requires_grad_(False)
@@ -325,7 +381,7 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     for step in range(config.steps):
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * min(1.0, (step + 1) / config.warmup_steps)
-        index, batch = _sample_batch(data, schedule, config.batch_size, device, gen)
+        index, batch = _sample_batch(data, schedule, config.batch_size, device, gen, model)
         if config.stage == "base":
             terms = base_losses(model, data, schedule, batch, config, codes)
         else:
