@@ -62,20 +62,28 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baselines-only", action="store_true", help="skip the model")
     parser.add_argument("--no-parts", action="store_true", help="skip per-part targets")
     parser.add_argument("--ddim-steps", type=int, default=20, help="sampling steps of the model")
+    parser.add_argument(
+        "--source-noise",
+        type=float,
+        default=1.0,
+        help="<1: the model starts from the noised source",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     parser.add_argument("--plot", type=Path, help="write the SRA vs content error sweep PNG")
     parser.set_defaults(handler=run_evaluate)
 
 
-def load_model_stylizer(run_dir: str | Path, steps: int = 20, device: str = "cpu"):
+def load_model_stylizer(
+    run_dir: str | Path, steps: int = 20, device: str = "cpu", source_noise: float = 1.0
+):
     """The diffusion run at `run_dir` (adaptor stage) as a `models.stylization_eval.Stylizer`."""
     from models.diffusion_checkpoint import DiffusionCheckpointError
     from models.stylization_eval import EvaluationError
     from models.stylize import DiffusionStylizer, StylizeError
 
     try:
-        return DiffusionStylizer.load(run_dir, device=device, steps=steps)
+        return DiffusionStylizer.load(run_dir, device, steps, source_noise)
     except (DiffusionCheckpointError, StylizeError) as error:
         raise EvaluationError(str(error)) from error
 
@@ -111,7 +119,8 @@ def evaluation_report(args: argparse.Namespace) -> dict:
         evaluator = load_evaluator(args.evaluator)
         stylizers = baseline_stylizers(pool)
         if args.run and not args.baselines_only:
-            stylizers.append(load_model_stylizer(args.run, args.ddim_steps))
+            model = load_model_stylizer(args.run, args.ddim_steps, source_noise=args.source_noise)
+            stylizers.append(model)
         return evaluate_stylizers(
             stylizers,
             sources,

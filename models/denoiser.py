@@ -5,6 +5,11 @@ motion `x_t (B, W, D)`, plus the diffusion timestep embedding and the source con
 `z_c (B, W / stride, Dc)` (repeated to frame rate and projected, added per frame) and, when
 `trajectory_dim > 0`, the source's root trajectory (ground path and heading per frame), then
 `num_layers` pre-norm transformer blocks and an output projection to the clean motion x0.
+With `skip_connection` the x0 prediction is `sqrt(a_t) x_t + sqrt(1 - a_t) F(...)` (the
+preconditioning of Karras et al. 2022 for unit-variance data; `a_t` = the schedule's
+alpha-bar): at low noise the prediction starts from x_t instead of having to learn to copy it.
+Without it (runs before this option) a 2,500-step base predicted the same x0 at t = 10 as at
+t = 100 (x0 MSE 0.125 both) and sampled motion at 60 % of the source's joint speed.
 
 Style adaptor (stage b, the base frozen): LoRA (Hu et al. 2021) on the query and value projections
 of every self-attention, and a cross-attention in every block onto six style tokens — the global
@@ -24,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.diffusion_schedule import NoiseSchedule
 from models.features import NUM_PARTS
 
 NUM_STYLE_TOKENS = NUM_PARTS + 1  # global + one per body part
@@ -45,6 +51,8 @@ class DenoiserConfig:
     lora_rank: int = 8
     lora_alpha: float = 8.0
     trajectory_dim: int = 0  # > 0: the source's root trajectory conditions every frame
+    skip_connection: bool = False  # x0 = sqrt(a_t) x_t + sqrt(1 - a_t) F (see the module doc)
+    diffusion_steps: int = 1000  # the schedule's length, for the skip connection's a_t
 
     def __post_init__(self) -> None:
         if self.window_frames % self.content_stride:
@@ -161,6 +169,9 @@ class MotionDenoiser(nn.Module):
         self.adaptor_token_type = nn.Parameter(torch.randn(NUM_STYLE_TOKENS, D) * 0.02)
         self.adaptor_null_tokens = nn.Parameter(torch.randn(NUM_STYLE_TOKENS, D) * 0.02)
         self.adaptor_enabled = False
+        if config.skip_connection:
+            rates = NoiseSchedule(config.diffusion_steps).alphas_cumprod
+            self.register_buffer("signal_rates", rates, persistent=False)  # (T,)
 
     def set_adaptor(self, enabled: bool) -> None:
         """Switch the style adaptor (LoRA + style cross-attention) on or off."""
@@ -222,4 +233,8 @@ class MotionDenoiser(nn.Module):
             tokens = self.adaptor_null_tokens.expand(B, -1, -1)
         for block in self.blocks:
             h = block(h, tokens)
-        return self.output_projection(self.final_norm(h))  # (B, W, D)
+        out = self.output_projection(self.final_norm(h))  # (B, W, D)
+        if not self.config.skip_connection:
+            return out
+        a = self.signal_rates[t].view(-1, 1, 1)  # (B, 1, 1)
+        return a.sqrt() * x_t + (1 - a).sqrt() * out

@@ -62,6 +62,7 @@ class DenoiserSize:
     dropout: float = 0.1
     lora_rank: int = 8
     lora_alpha: float = 8.0
+    skip_connection: bool = True
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes, data) -> Mot
         content_stride=encoder.content_stride // factor,
         style_dim=encoder.style_dim,
         trajectory_dim=TRAJECTORY_CHANNELS * factor if config.trajectory_condition else 0,
+        diffusion_steps=config.diffusion_steps,
         **asdict(config.model),
     )
     return MotionDenoiser(denoiser)

@@ -1,13 +1,13 @@
 """Training the motion VAE of the latent diffusion mode (`stylemotion train-vae`).
 
-Owns `TrainVAEConfig` and `train_vae(config) -> run_dir`. The VAE learns the same windows the
+Owns `TrainVAEConfig` and `train_vae(config) -> run_dir`. The VAE learns the windows the
 diffusion stage trains on (the encoder run's window length, the encoder split's `train`
-clips, moved into their own frame and standardised): reconstruction MSE in standardised units,
-joint-velocity error in m/s (as the diffusion's velocity loss: without it reconstructions are
-damped) and a small KL term. After training, the latent standardisation is measured on the
-training windows, and the reconstruction error (mean per-joint position error, metres) on the
-encoder split's `val` windows, which the VAE never saw, goes into `report.json` and the
-checkpoint.
+clips, moved into their own frame and standardised; denser, plus their left/right mirrors):
+reconstruction MSE in standardised units, joint-velocity error in m/s (as the diffusion's
+velocity loss: without it reconstructions are damped) and a small KL term. After training,
+the latent standardisation is measured on the training windows, and the reconstruction
+error (mean per-joint position error, metres) on the encoder split's `val` windows, which the
+VAE never saw, goes into `report.json` and the checkpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from models.augment import mirror_positions
 from models.diffusion_data import DiffusionDataError, local_windows
 from models.diffusion_losses import velocity_loss
 from models.encoder_run import load_encoder_run
@@ -55,6 +56,7 @@ class TrainVAEConfig:
     kl_weight: float = 1e-4
     velocity_weight: float = 0.05
     window_stride: int = 10  # frames between training windows (denser than the encoders')
+    mirror: bool = True  # add the left/right mirror of every training window
     log_every: int = 50
     checkpoint_every: int = 500
     device: str = "auto"
@@ -81,6 +83,11 @@ def _windows(config: TrainVAEConfig, split: str) -> tuple[np.ndarray, float, int
     if len(index) == 0:
         raise DiffusionDataError(f"{config.data_root}: every {split} clip is shorter than a window")
     return local_windows(clips, index), features.fps, features.window_frames
+
+
+def mirror_windows(windows: np.ndarray) -> np.ndarray:
+    """Left/right mirrors of local windows `(N, W, J, 3)` (they still start facing +z)."""
+    return np.stack([mirror_positions(window) for window in windows])
 
 
 def reconstruction_error_m(vae: MotionVAE, normaliser: MotionNormaliser, windows: Tensor) -> float:
@@ -123,6 +130,8 @@ def train_vae(config: TrainVAEConfig, show_progress: bool = False) -> Path:
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     train_np, fps, window = _windows(config, "train")
+    if config.mirror:
+        train_np = np.concatenate([train_np, mirror_windows(train_np)])
     normaliser = MotionNormaliser.fit(train_np)
     train = torch.as_tensor(train_np, device=device)
     vae = MotionVAE(MotionVAEConfig(MOTION_DIM, window, **asdict(config.model))).to(device)

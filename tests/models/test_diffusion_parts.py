@@ -126,6 +126,41 @@ def test_denoiser_shapes_and_zero_initialised_adaptor() -> None:
         model(x[:, :30], t, content)
 
 
+def test_skip_connection_starts_from_x_t_and_trajectory_is_required() -> None:
+    torch.manual_seed(0)
+    config = DenoiserConfig(
+        MOTION_DIM, 60, content_dim=8, style_dim=8, d_model=32, num_layers=1,
+        skip_connection=True, trajectory_dim=4,
+    )  # fmt: skip
+    model = MotionDenoiser(config).eval()
+    x, content = torch.randn(2, 60, MOTION_DIM), torch.randn(2, 15, 8)
+    trajectory = torch.randn(2, 60, 4)
+    low, high = torch.tensor([0, 0]), torch.tensor([999, 999])
+    near = model(x, low, content, trajectory=trajectory)
+    assert (near - x).pow(2).mean() < 1e-3 * x.pow(2).mean()  # a_0 ~ 1: almost a copy of x_t
+    far = model(x, high, content, trajectory=trajectory)
+    assert (far - x).pow(2).mean() > 0.5 * x.pow(2).mean()  # a_T ~ 0: the network's own output
+    with pytest.raises(ValueError, match="conditioned on the source trajectory"):
+        model(x, low, content)
+    assert "signal_rates" not in model.state_dict()  # derived from the schedule, not saved
+
+
+def test_trajectory_condition_groups_frames_for_the_latent_mode() -> None:
+    from models.motion_repr import trajectory_condition
+
+    local = torch.zeros(1, 8, 19, 3)
+    local[0, :, 0, 0] = torch.arange(8.0)  # the pelvis walks along +x
+    local[0, :, 11, 0], local[0, :, 15, 0] = 0.1, -0.1  # hips: left at +x, right at -x
+    per_frame = trajectory_condition(local)
+    assert per_frame.shape == (1, 8, 4)
+    assert torch.allclose(per_frame[0, :, 0], torch.arange(8.0))
+    assert torch.allclose(per_frame[0, :, 2:], torch.tensor([0.0, 1.0]).expand(8, 2))  # +z
+    grouped = trajectory_condition(local, frame_factor=4)
+    assert grouped.shape == (1, 2, 16) and torch.equal(grouped.reshape(1, 8, 4), per_frame)
+    with pytest.raises(ValueError, match="do not group by 3"):
+        trajectory_condition(local, frame_factor=3)
+
+
 def test_style_tokens_drop_to_null() -> None:
     model = _tiny_denoiser()
     tokens = model.style_tokens(torch.randn(2, 6, 8), torch.tensor([True, False]))

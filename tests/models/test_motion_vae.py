@@ -63,3 +63,16 @@ def test_latent_space_standardises_and_decodes_to_positions() -> None:
     assert decoded.shape == (16, 60, 19, 3)
     decoded.sum().backward()  # differentiable in z: losses on motion reach the denoiser
     assert z.grad is not None and not any(p.requires_grad for p in vae.parameters())
+
+
+def test_mirrored_training_windows_swap_sides_and_still_face_forward() -> None:
+    from models.train_vae import mirror_windows
+    from storage.skeleton import JOINT_INDEX
+
+    rng = np.random.default_rng(1)
+    windows = rng.normal(size=(3, 60, 19, 3)).astype(np.float32)
+    mirrored = mirror_windows(windows)
+    left, right = JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]
+    assert np.allclose(mirrored[:, :, left, 0], -windows[:, :, right, 0])
+    assert np.allclose(mirrored[:, :, left, 1:], windows[:, :, right, 1:])
+    assert np.allclose(mirror_windows(mirrored), windows)
