@@ -10,13 +10,13 @@ weights that do not fit, fail with a message naming the file.
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from models.checkpoint_io import config_of, read_checked, write_atomically
 from models.denoiser import DenoiserConfig, MotionDenoiser
 from models.motion_repr import MotionNormaliser
 from models.windows import LabelVocabulary
@@ -75,36 +75,20 @@ def save_run_checkpoint(run_dir: Path, model, config, data, encoder_run, step: i
         "latent_vae": str(Path(data.latent_vae.path).resolve()) if data.latent_vae else None,
         "latent_vae_checksum": data.latent_vae.checksum if data.latent_vae else None,
     }
-    path = run_dir / CHECKPOINT_NAME
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
-    return path
-
-
-def _config(path: Path, values: Any) -> DenoiserConfig:
-    names = {f.name for f in fields(DenoiserConfig)}
-    if not isinstance(values, dict) or set(values) - names:
-        raise DiffusionCheckpointError(f"{path}: denoiser config this code does not know")
-    return DenoiserConfig(**values)
+    return write_atomically(payload, run_dir / CHECKPOINT_NAME)
 
 
 def load_run_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> DiffusionRun:
     path = Path(run_dir) / CHECKPOINT_NAME
     if not path.is_file():
         raise DiffusionCheckpointError(f"{run_dir}: no {CHECKPOINT_NAME} (is it a diffusion run?)")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:
-        raise DiffusionCheckpointError(f"{path}: not a readable checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("kind") != CHECKPOINT_KIND:
-        raise DiffusionCheckpointError(f"{path}: not a diffusion checkpoint")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise DiffusionCheckpointError(
-            f"{path}: format version {payload.get('format_version')!r}, this code reads "
-            f"{FORMAT_VERSION}"
-        )
-    model = MotionDenoiser(_config(path, payload["config"]))
+    payload = read_checked(
+        path, CHECKPOINT_KIND, FORMAT_VERSION, DiffusionCheckpointError, "diffusion", device
+    )
+    config = config_of(
+        DenoiserConfig, path, payload["config"], DiffusionCheckpointError, "denoiser"
+    )
+    model = MotionDenoiser(config)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:

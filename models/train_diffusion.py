@@ -47,6 +47,7 @@ from models.encoder_run import load_encoder_run
 from models.motion_discriminator import MotionDiscriminator, discriminator_loss, generator_loss
 from models.motion_repr import MOTION_DIM, TRAJECTORY_CHANNELS, trajectory_condition
 from models.train_encoders import choose_device, seed_everything
+from models.training_log import append_metrics, progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +378,7 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     adversary = None
     if config.stage == "adaptor" and config.losses.discriminator_enabled:
         adversary = Adversary(config, model, device)
-    progress = _progress(config.steps, show_progress)
+    progress = progress_bar(config.steps, show_progress, "train-diffusion")
     started = time.perf_counter()
     model.train()
     for step in range(config.steps):
@@ -402,7 +403,7 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
         values["total"] = float(total.detach())
         if (step + 1) % config.log_every == 0 or step == 0 or step + 1 == config.steps:
             rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
-            _log(run_dir, step + 1, values, rate)
+            append_metrics(run_dir, step + 1, values, rate, logger)
             if progress is not None:
                 progress.set_postfix(loss=f"{values['total']:.3f}", windows_s=f"{rate:.0f}")
         if progress is not None:
@@ -412,20 +413,3 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     if progress is not None:
         progress.close()
     return run_dir
-
-
-def _progress(total: int, show: bool):
-    if not show:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="train-diffusion", unit="step")
-
-
-def _log(run_dir: Path, step: int, values: dict[str, float], rate: float) -> None:
-    line = {"step": step, "windows_per_s": round(rate, 1)} | {
-        k: round(v, 5) for k, v in values.items()
-    }
-    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line) + "\n")
-    logger.info("step %d %s", step, line)

@@ -30,6 +30,7 @@ from models.encoder_run import load_encoder_run
 from models.motion_repr import MOTION_DIM, MotionNormaliser
 from models.motion_vae import MotionVAE, MotionVAEConfig, kl_divergence
 from models.train_encoders import choose_device, seed_everything
+from models.training_log import append_metrics, progress_bar
 from models.vae_run import save_vae_checkpoint
 from models.windows import WindowIndex, load_clips
 
@@ -138,7 +139,7 @@ def train_vae(config: TrainVAEConfig, show_progress: bool = False) -> Path:
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.learning_rate, weight_decay=0.0)
     gen = torch.Generator().manual_seed(config.seed)
     (run_dir / "run.json").write_text(json.dumps({"config": asdict(config)}, indent=2))
-    progress = _progress(config.steps, show_progress)
+    progress = progress_bar(config.steps, show_progress, "train-vae")
     started = time.perf_counter()
     for step in range(config.steps):
         vae.train()
@@ -157,7 +158,7 @@ def train_vae(config: TrainVAEConfig, show_progress: bool = False) -> Path:
             values = {k: float(v.detach()) for k, v in terms.items()} | {
                 "total": float(total.detach())
             }
-            _log(run_dir, step + 1, values, rate)
+            append_metrics(run_dir, step + 1, values, rate, logger, digits=6)
             if progress is not None:
                 progress.set_postfix(loss=f"{values['total']:.4f}", windows_s=f"{rate:.0f}")
         if progress is not None:
@@ -185,20 +186,3 @@ def _report(vae, normaliser, train: Tensor, config: TrainVAEConfig, seconds: flo
     val = torch.as_tensor(held_out, device=train.device)
     error = reconstruction_error_m(vae, normaliser, val)
     return report | {"val_windows": len(val), "val_reconstruction_error_m": error}
-
-
-def _progress(total: int, show: bool):
-    if not show:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="train-vae", unit="step")
-
-
-def _log(run_dir: Path, step: int, values: dict[str, float], rate: float) -> None:
-    line = {"step": step, "windows_per_s": round(rate, 1)} | {
-        k: round(v, 6) for k, v in values.items()
-    }
-    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line) + "\n")
-    logger.info("step %d %s", step, line)

@@ -8,13 +8,13 @@ a VAE that changed since (a mismatched run names both checksums).
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from models.checkpoint_io import config_of, read_checked, write_atomically
 from models.motion_repr import MotionNormaliser
 from models.motion_vae import LatentSpace, MotionVAE, MotionVAEConfig
 from storage.checksums import file_sha256
@@ -56,36 +56,15 @@ def save_vae_checkpoint(
         "train_config": asdict(train_config),
         "report": report,
     }
-    path = Path(run_dir) / VAE_CHECKPOINT
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
-    return path
-
-
-def _vae_config(path: Path, values: Any) -> MotionVAEConfig:
-    names = {f.name for f in fields(MotionVAEConfig)}
-    if not isinstance(values, dict) or set(values) - names:
-        raise VAERunError(f"{path}: VAE config this code does not know")
-    return MotionVAEConfig(**values)
+    return write_atomically(payload, Path(run_dir) / VAE_CHECKPOINT)
 
 
 def load_vae_run(run_dir: str | Path, device: torch.device | str = "cpu") -> VAERun:
     path = Path(run_dir) / VAE_CHECKPOINT
     if not path.is_file():
         raise VAERunError(f"{run_dir}: no {VAE_CHECKPOINT} (is it a train-vae run?)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise VAERunError(f"{path}: not a readable checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("kind") != VAE_KIND:
-        raise VAERunError(f"{path}: not a motion-VAE checkpoint")
-    if payload.get("format_version") != VAE_FORMAT_VERSION:
-        raise VAERunError(
-            f"{path}: format version {payload.get('format_version')!r}, this code reads "
-            f"{VAE_FORMAT_VERSION}"
-        )
-    vae = MotionVAE(_vae_config(path, payload["config"]))
+    payload = read_checked(path, VAE_KIND, VAE_FORMAT_VERSION, VAERunError, "motion-VAE")
+    vae = MotionVAE(config_of(MotionVAEConfig, path, payload["config"], VAERunError, "VAE"))
     try:
         vae.load_state_dict(payload["state_dict"])
     except RuntimeError as error:

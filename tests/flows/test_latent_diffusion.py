@@ -22,7 +22,7 @@ from models.stylize import DiffusionStylizer
 from models.train_vae import reconstruction_error_m
 from models.vae_run import VAE_CHECKPOINT, load_vae_run
 from storage.shard_reader import ClipFilter, ShardReader
-from tests.models.scene_fixtures import scene_workspace
+from tests.models.scene_fixtures import TINY_DENOISER, scene_workspace
 
 TINY_VAE = [
     "model.hidden=32",
@@ -31,10 +31,6 @@ TINY_VAE = [
     "log_every=5",
     "learning_rate=0.003",
 ]
-TINY_DENOISER = [
-    "model.d_model=32", "model.num_layers=1", "model.num_heads=2", "model.lora_rank=4",
-    "batch_size=16", "warmup_steps=2", "log_every=1", "learning_rate=0.003",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,7 @@ from models.stylize import DiffusionStylizer, StyleTarget, StylizeError
 from models.train_diffusion import TrainDiffusionConfig, train_diffusion
 from storage.shard_reader import ClipFilter, ShardReader
 from storage.skeleton import JOINT_INDEX
-from tests.models.scene_fixtures import STYLES, TINY_ENCODER, scene_workspace
-
-TINY_DENOISER = [
-    "model.d_model=32", "model.num_layers=2", "model.num_heads=2", "model.lora_rank=4",
-    "batch_size=16", "warmup_steps=2", "log_every=1", "learning_rate=0.003",
-]  # fmt: skip
+from tests.models.scene_fixtures import STYLES, TINY_DENOISER, TINY_ENCODER, scene_workspace
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,10 @@ TINY_ENCODER = [
     "model.style_dim=16", "styles_per_batch=4", "windows_per_style=4", "warmup_steps=2",
     "coarse_refresh_every=5", "coarse_groups=2", "steps=8", "log_every=1",
 ]  # fmt: skip
+TINY_DENOISER = [
+    "model.d_model=32", "model.num_layers=2", "model.num_heads=2", "model.lora_rank=4",
+    "batch_size=16", "warmup_steps=2", "log_every=1", "learning_rate=0.003",
+]  # fmt: skip
 TINY_SCENE = ["steps=120", "scenes_per_batch=3", "windows_per_scene=6", "log_every=5"]
 TEXT_WORDS = (
     *("a", "an", "person", "moving", "in", "the", "way", "and", "with", "like", "of"),
