@@ -103,7 +103,7 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", nargs="+", required=True, help="shard root | BVH | videos")
     parser.add_argument("--style", nargs="+", required=True, help="label | clips | videos")
     parser.add_argument("--parts", help="per-part styles, e.g. arms=angry,legs=normal")
-    parser.add_argument("--strength", type=float, default=1.5, help="guidance scale (0-10)")
+    parser.add_argument("--strength", type=float, default=1.0, help="guidance scale (0-10)")
     parser.add_argument("--steps", type=int, default=20, help="DDIM steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -52,7 +52,12 @@ def run_train_evaluator(args: argparse.Namespace) -> int:
 
 def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="score stylization + baselines on held-out")
-    parser.add_argument("--run", help="diffusion run directory (omit: baselines only)")
+    parser.add_argument(
+        "--run",
+        nargs="+",
+        help="diffusion run directories (omit: baselines only); several "
+        "runs are scored in one report, each named diffusion:<directory name>",
+    )
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--evaluator", default=DEFAULT_EVALUATOR, help="frozen evaluator dir")
     parser.add_argument("--strengths", default="1", help="comma list of style strengths")
@@ -118,8 +123,10 @@ def evaluation_report(args: argparse.Namespace) -> dict:
     try:
         evaluator = load_evaluator(args.evaluator)
         stylizers = baseline_stylizers(pool)
-        if args.run and not args.baselines_only:
-            model = load_model_stylizer(args.run, args.ddim_steps, source_noise=args.source_noise)
+        for run in [] if args.baselines_only else (args.run or []):
+            model = load_model_stylizer(run, args.ddim_steps, source_noise=args.source_noise)
+            if len(args.run) > 1:
+                model.name = f"diffusion:{Path(run).name}"
             stylizers.append(model)
         return evaluate_stylizers(
             stylizers,

@@ -39,7 +39,7 @@ class StylizeJobConfig:
     style: tuple[str, ...]
     out: str
     parts: dict[str, str] = field(default_factory=dict)
-    strength: float = 1.5
+    strength: float = 1.0
     steps: int = 20
     source_noise: float = 1.0  # < 1: start sampling from the noised source (SDEdit)
     seed: int = 0

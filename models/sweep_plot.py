@@ -23,12 +23,14 @@ def plot_strength_sweep(points: Sequence[dict], path: Path, title: str = "") -> 
     for point in points:
         by_name[point["stylizer"]].append(point)
     figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
+    curve_colours = iter(plt.get_cmap("tab10").colors)
+    marker_colours = iter(("0.15", "0.45", "0.65", "0.8"))  # greys for the single points
     for name, mine in by_name.items():
         mine = sorted(mine, key=lambda p: p["strength"] if p["strength"] is not None else 0.0)
         x = [p["content_error_m"] for p in mine]
         y = [p["sra"] for p in mine]
         if len(mine) > 1:
-            axes.plot(x, y, marker="o", label=name)
+            axes.plot(x, y, marker="o", label=name, color=next(curve_colours))
             for point in mine:
                 axes.annotate(
                     f"{point['strength']:g}",
@@ -38,8 +40,10 @@ def plot_strength_sweep(points: Sequence[dict], path: Path, title: str = "") -> 
                     fontsize=7,
                 )
         else:
-            marker = "*" if name == "real" else "s"
-            axes.scatter(x, y, marker=marker, s=90, label=name, zorder=3)
+            marker, colour = (
+                ("*", "tab:red") if name == "real" else ("s", next(marker_colours, "0.5"))
+            )
+            axes.scatter(x, y, marker=marker, s=90, label=name, zorder=3, color=colour)
     axes.set_xlabel("content error: key-joint error vs source (m)")
     axes.set_ylabel("style recognition accuracy (SRA)")
     axes.set_ylim(-0.02, 1.02)

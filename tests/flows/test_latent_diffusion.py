@@ -135,3 +135,26 @@ def test_train_diffusion_flow_trains_the_vae_first_in_latent_mode(
     assert run.latent_vae is not None and run.model.config.motion_dim == 4
     with pytest.raises(ParameterError, match="latent_vae"):
         train_diffusion_flow(TrainDiffusionConfig(**{**config.__dict__, "latent_vae": "/nope"}))
+
+
+def test_evaluate_scores_several_runs_in_one_report(
+    latent_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
+
+    data = latent_runs["data"]
+    evaluator = tmp_path / "evaluator"
+    train_evaluator(TrainEvaluatorConfig(str(data), str(evaluator), steps=10))
+    other = tmp_path / "second_adaptor"  # the same run under another name: two model curves
+    other.mkdir()
+    (other / "last.pt").write_bytes((latent_runs["adaptor"] / "last.pt").read_bytes())
+    args = ["evaluate", "--data", str(data), "--evaluator", str(evaluator), "--styles", "angry"]
+    args += ["--run", str(latent_runs["adaptor"]), str(other), "--seeds", "0", "--no-parts"]
+    args += ["--strengths", "1", "--ddim-steps", "2", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["stylizer"]: row for row in report["results"]}
+    assert {"diffusion:adaptor", "diffusion:second_adaptor"} <= set(rows)
+    first, second = rows["diffusion:adaptor"], rows["diffusion:second_adaptor"]
+    assert first["items"] == second["items"] > 0
+    assert first["trajectory_error_m"] == pytest.approx(second["trajectory_error_m"])

@@ -62,6 +62,8 @@ def test_deployment_parameters_build_the_config_dataclasses(shared_data: Path) -
         parameters = getattr(module, name).validate_parameters(deployment["parameters"])
         config = parameters["config"]
         assert dataclasses.is_dataclass(config), deployment["name"]
+        if deployment["name"] == "diffusion-gpu":  # deployed in latent mode: the VAE first
+            assert type(parameters["vae"]).__name__ == "TrainVAEConfig"
         if deployment["name"] == "sample":  # the pipeline: every stage on one root
             assert config.mocap.out_root == config.videos.extract.root == config.train.data_root
             assert Path(config.videos.inputs[0]).is_file()
