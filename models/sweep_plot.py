@@ -23,7 +23,8 @@ def plot_strength_sweep(points: Sequence[dict], path: Path, title: str = "") -> 
     for point in points:
         by_name[point["stylizer"]].append(point)
     figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
-    curve_colours = iter(plt.get_cmap("tab10").colors)
+    tab10 = plt.get_cmap("tab10").colors
+    curve_colours = iter(tab10[:3] + tab10[4:])  # red is kept for the real data
     marker_colours = iter(("0.15", "0.45", "0.65", "0.8"))  # greys for the single points
     for name, mine in by_name.items():
         mine = sorted(mine, key=lambda p: p["strength"] if p["strength"] is not None else 0.0)
