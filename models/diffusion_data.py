@@ -77,12 +77,12 @@ class DiffusionData:
     content_labels: Tensor  # (N,)
     vocabulary: LabelVocabulary
     normaliser: MotionNormaliser
-    space: Any = None  # what the denoiser works in: the normaliser, or a VAE's LatentSpace
     latent_vae: Any = None  # the VAERun in latent mode
 
-    def __post_init__(self) -> None:
-        if self.space is None:
-            self.space = self.normaliser
+    @property
+    def space(self) -> Any:
+        """What the denoiser works in: the normaliser, or the VAE's latent space."""
+        return self.latent_vae.space if self.latent_vae is not None else self.normaliser
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -110,6 +110,26 @@ def local_windows(clips: list[MotionClip], index: WindowIndex) -> np.ndarray:
     return np.stack(windows).astype(np.float32)
 
 
+def split_windows(
+    data_root: str,
+    vocabulary: LabelVocabulary,
+    features: FeatureConfig,
+    split: str = "train",
+    stride_frames: int | None = None,
+) -> tuple[WindowIndex, np.ndarray]:
+    """The window index and local windows `(N, W, J, 3)` of the encoder split's `split` clips
+    of the vocabulary's styles, every `stride_frames` frames (None: the features' stride)."""
+    clips = [c for c in load_clips(data_root, splits=(split,)) if c.style in vocabulary.styles]
+    if not clips:
+        raise DiffusionDataError(f"{data_root}: no {split} clips of the encoders' styles")
+    if stride_frames is not None:
+        features = replace(features, stride_frames=stride_frames)
+    index = WindowIndex.from_clips(clips, vocabulary, features)
+    if len(index) == 0:
+        raise DiffusionDataError(f"{data_root}: every {split} clip is shorter than a window")
+    return index, local_windows(clips, index)
+
+
 def build_diffusion_data(
     data_root: str,
     codes: EncoderCodes,
@@ -117,20 +137,10 @@ def build_diffusion_data(
     stride_frames: int | None = None,
 ) -> DiffusionData:
     """Windows of the encoder split's training clips, every `stride_frames` frames (None: the
-    encoders' stride)."""
-    clips = load_clips(data_root, splits=("train",))
-    if not clips:
-        raise DiffusionDataError(f"{data_root}: no training clips")
-    clips = [clip for clip in clips if clip.style in vocabulary.styles]
-    features = codes.features
-    if stride_frames is not None:
-        features = replace(features, stride_frames=stride_frames)
-    index = WindowIndex.from_clips(clips, vocabulary, features)
-    if len(index) == 0:
-        raise DiffusionDataError(f"{data_root}: every training clip is shorter than a window")
-    windows = local_windows(clips, index)
+    encoders' stride), with their frozen-encoder codes."""
+    index, windows = split_windows(data_root, vocabulary, codes.features, "train", stride_frames)
     encoded = codes.encode_windows(windows)
-    logger.info("diffusion data: %d clips, %d windows", len(clips), len(windows))
+    logger.info("diffusion data: %d windows", len(windows))
     return DiffusionData(
         windows=torch.as_tensor(windows),
         content_seq=encoded["content_seq"],

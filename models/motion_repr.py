@@ -83,9 +83,6 @@ class MotionNormaliser:
         """Motion frames per model frame: 1 here; the VAE's downsampling in latent mode."""
         return 1
 
-    def to(self, device: torch.device | str) -> MotionNormaliser:
-        return self  # numpy statistics, moved to the input's device on use
-
     def to_dict(self) -> dict[str, list[float]]:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 

@@ -285,7 +285,7 @@ def _use_latent_vae(config: TrainDiffusionConfig, data, features, device) -> Non
             f"{config.latent_vae}: VAE of {frames}-frame windows, the encoders use "
             f"{features.window_frames}"
         )
-    data.latent_vae, data.space, data.normaliser = vae, vae.space, vae.space.normaliser
+    data.latent_vae, data.normaliser = vae, vae.space.normaliser
 
 
 def _check_latent_request(config: TrainDiffusionConfig, base) -> None:
@@ -350,7 +350,7 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
                 f"{config.base_run} was trained with another encoder run than {config.encoder_run}"
             )
         model = base.model
-        data.normaliser, data.space, data.latent_vae = base.normaliser, base.space, base.latent_vae
+        data.normaliser, data.latent_vae = base.normaliser, base.latent_vae
         _check_latent_request(config, base)
         model.set_adaptor(True)
         for parameter in model.base_parameters():

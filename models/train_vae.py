@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from models.augment import mirror_positions
-from models.diffusion_data import DiffusionDataError, local_windows
+from models.diffusion_data import DiffusionDataError, split_windows
 from models.diffusion_losses import velocity_loss
 from models.encoder_run import load_encoder_run
 from models.motion_repr import MOTION_DIM, MotionNormaliser
@@ -32,7 +32,6 @@ from models.motion_vae import MotionVAE, MotionVAEConfig, kl_divergence
 from models.train_encoders import choose_device, seed_everything
 from models.training_log import append_metrics, progress_bar
 from models.vae_run import save_vae_checkpoint
-from models.windows import WindowIndex, load_clips
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +69,6 @@ class TrainVAEConfig:
             raise ValueError(f"window_stride must be >= 1, got {self.window_stride}")
         if self.kl_weight < 0 or self.velocity_weight < 0:
             raise ValueError("kl_weight and velocity_weight must be >= 0")
-
-
-def _windows(config: TrainVAEConfig, split: str) -> tuple[np.ndarray, float, int]:
-    """Local windows `(N, W, J, 3)` of one encoder split, the fps and the window length."""
-    encoder = load_encoder_run(config.encoder_run)
-    clips = [c for c in load_clips(config.data_root, splits=(split,)) if c.style]
-    clips = [c for c in clips if c.style in encoder.vocabulary.styles]
-    features = replace(encoder.features, stride_frames=config.window_stride)
-    if not clips:
-        raise DiffusionDataError(f"{config.data_root}: no {split} clips of the encoder's styles")
-    index = WindowIndex.from_clips(clips, encoder.vocabulary, features)
-    if len(index) == 0:
-        raise DiffusionDataError(f"{config.data_root}: every {split} clip is shorter than a window")
-    return local_windows(clips, index), features.fps, features.window_frames
 
 
 def mirror_windows(windows: np.ndarray) -> np.ndarray:
@@ -130,7 +115,11 @@ def train_vae(config: TrainVAEConfig, show_progress: bool = False) -> Path:
     device = choose_device(config.device)
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_np, fps, window = _windows(config, "train")
+    encoder = load_encoder_run(config.encoder_run)
+    fps, window = encoder.features.fps, encoder.features.window_frames
+    _, train_np = split_windows(
+        config.data_root, encoder.vocabulary, encoder.features, "train", config.window_stride
+    )
     if config.mirror:
         train_np = np.concatenate([train_np, mirror_windows(train_np)])
     normaliser = MotionNormaliser.fit(train_np)
@@ -165,21 +154,23 @@ def train_vae(config: TrainVAEConfig, show_progress: bool = False) -> Path:
             progress.update(1)
     if progress is not None:
         progress.close()
-    report = _report(vae, normaliser, train, config, time.perf_counter() - started)
+    report = _report(vae, normaliser, train, config, encoder, time.perf_counter() - started)
     stats = latent_statistics(vae, normaliser, train)
     save_vae_checkpoint(run_dir, vae.cpu(), normaliser, stats, config, report)
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return run_dir
 
 
-def _report(vae, normaliser, train: Tensor, config: TrainVAEConfig, seconds: float) -> dict:
+def _report(vae, normaliser, train: Tensor, config: TrainVAEConfig, encoder, seconds: float):
     report = {
         "train_windows": len(train),
         "train_seconds": round(seconds, 1),
         "train_reconstruction_error_m": reconstruction_error_m(vae, normaliser, train),
     }
     try:
-        held_out, _, _ = _windows(config, "val")
+        _, held_out = split_windows(
+            config.data_root, encoder.vocabulary, encoder.features, "val", config.window_stride
+        )
     except DiffusionDataError as error:  # a small dataset may have no val clips
         logger.warning("no held-out reconstruction error: %s", error)
         return report | {"val_windows": 0, "val_reconstruction_error_m": None}
