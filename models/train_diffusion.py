@@ -119,9 +119,7 @@ class Batch:
     content_seq: Tensor  # (B, S, Dc)
     t: Tensor  # (B,)
     x_t: Tensor  # (B, W, D)
-    trajectory: Tensor | None = (
-        None  # (B, W, C) the root trajectory condition, if the model has one
-    )
+    trajectory: Tensor | None = None  # (B, W, C) root trajectory condition, if the model has one
     generated: tuple[Tensor, Tensor, Tensor] | None = None  # x0 pred, asked style, cross mask
 
 
