@@ -56,7 +56,7 @@ def report(run_dir: str, args: argparse.Namespace) -> None:
     x0, content = space.encode(local), codes(local).z_content_seq.float()
     trajectory = None
     if model.config.trajectory_dim:
-        trajectory = trajectory_condition(local, space.frame_factor)
+        trajectory = trajectory_condition(local, space.frame_factor, model.config.rhythm_condition)
     schedule = NoiseSchedule(run.train_config["diffusion_steps"])
     null_style = torch.zeros(len(local), dtype=torch.bool)
     generator = torch.Generator().manual_seed(0)

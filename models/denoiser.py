@@ -53,6 +53,7 @@ class DenoiserConfig:
     lora_rank: int = 8
     lora_alpha: float = 8.0
     trajectory_dim: int = 0  # > 0: the source's root trajectory conditions every frame
+    rhythm_condition: bool = False  # the trajectory condition also holds the gesture rhythm
     skip_connection: bool = False  # x0 = sqrt(a_t) x_t + sqrt(1 - a_t) F (see the module doc)
     diffusion_steps: int = 1000  # the schedule's length, for the skip connection's a_t
 

@@ -50,6 +50,10 @@ class EncoderConfig:
     content_dim: int = 64
     style_dim: int = 64
     content_stride: int = 4  # frames averaged into one z_content_seq step
+    # normalise every backbone channel over the window's frames before the content head
+    # (instance norm over time, as in AdaIN-style content encoders): per-window offsets and
+    # scales, where posture and amplitude style lives, cannot reach z_c
+    content_instance_norm: bool = False
     use_descriptors: bool = True
     max_frames: int = 256  # length of the learned temporal position table
 
@@ -200,19 +204,30 @@ def _fuse_descriptors(parts: Tensor, projection: nn.Module | None, descriptors: 
     return parts + projection(descriptors)  # (B, 5, D)
 
 
+def temporal_instance_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
+    """`(B, W, C)` with every channel of every window at zero mean and unit variance over W."""
+    mean = x.mean(dim=1, keepdim=True)
+    variance = x.var(dim=1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(variance + eps)
+
+
 class ContentHead(nn.Module):
     """Per-frame content from all six tokens, averaged in strides of `content_stride` frames."""
 
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
         self.stride = config.content_stride
+        self.instance_norm = config.content_instance_norm
         self.norm = nn.LayerNorm(NUM_TOKENS * config.d_model)
         self.up = nn.Linear(NUM_TOKENS * config.d_model, config.d_model)
         self.down = nn.Linear(config.d_model, config.content_dim)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         B, W, P, D = features.shape
-        per_frame = self.down(F.gelu(self.up(self.norm(features.reshape(B, W, P * D)))))
+        flat = features.reshape(B, W, P * D)
+        if self.instance_norm:
+            flat = temporal_instance_norm(flat)
+        per_frame = self.down(F.gelu(self.up(self.norm(flat))))
         steps = W // self.stride  # trailing W % stride frames only reach the pooled vector
         sequence = per_frame[:, : steps * self.stride].reshape(B, steps, self.stride, -1)
         return sequence.mean(dim=2), per_frame.mean(dim=1)  # (B, W//s, Dc), (B, Dc)

@@ -96,18 +96,46 @@ def as_tensor(array: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
 
 
 TRAJECTORY_CHANNELS = 4  # pelvis ground x, z (window frame, metres), sin and cos of the heading
+# the source's gesture rhythm: these joints relative to the pelvis, each coordinate centred and
+# scaled over the window (see `rhythm_channels`)
+RHYTHM_JOINTS = ("head", "left_elbow", "left_wrist", "right_elbow", "right_wrist")
+RHYTHM_CHANNELS = 3 * len(RHYTHM_JOINTS)
+RHYTHM_SCALE_FLOOR_M = 0.05  # coordinates moving much less than this stay near zero
 
 
-def trajectory_condition(local: Tensor, frame_factor: int = 1) -> Tensor:
+def rhythm_channels(local: Tensor) -> Tensor:
+    """`(B, W, J, 3)` local positions -> `(B, W, 15)`: head, elbows and wrists relative to the
+    pelvis, every coordinate minus its window mean and divided by its window spread (floored at
+    5 cm). What is left is when and in which direction the arms move (a wave, a pointing
+    gesture), not where they are held or how far they swing: posture and amplitude, which a
+    style changes, are left to the style condition."""
+    joints = [JOINT_INDEX[name] for name in RHYTHM_JOINTS]
+    relative = local[:, :, joints] - local[:, :, _PELVIS : _PELVIS + 1]  # (B, W, 5, 3)
+    centred = relative - relative.mean(dim=1, keepdim=True)
+    spread = centred.pow(2).mean(dim=1, keepdim=True)
+    scaled = centred / torch.sqrt(spread + RHYTHM_SCALE_FLOOR_M**2)
+    return scaled.flatten(2)  # (B, W, 15)
+
+
+def trajectory_condition(local: Tensor, frame_factor: int = 1, rhythm: bool = False) -> Tensor:
     """The source's root trajectory as a per-frame condition: `(B, W, J, 3)` local positions ->
-    `(B, W / frame_factor, 4 * frame_factor)` (consecutive frames stacked per model frame, as the
-    latent mode's VAE groups them). The denoiser then keeps the source's path and heading."""
+    `(B, W / frame_factor, C * frame_factor)` (consecutive frames stacked per model frame, as the
+    latent mode's VAE groups them), C = 4, or 4 + 15 with the gesture `rhythm` channels. The
+    denoiser then keeps the source's path and heading (and the timing of its arm gestures)."""
     from models.torch_features import facing_yaw
 
     ground = local[:, :, _PELVIS, [0, 2]]  # (B, W, 2)
     yaw = facing_yaw(local)  # (B, W)
-    channels = torch.cat([ground, torch.sin(yaw)[..., None], torch.cos(yaw)[..., None]], dim=-1)
+    parts = [ground, torch.sin(yaw)[..., None], torch.cos(yaw)[..., None]]
+    if rhythm:
+        parts.append(rhythm_channels(local))
+    channels = torch.cat(parts, dim=-1)
     B, W, C = channels.shape
     if W % frame_factor:
         raise ValueError(f"{W} frames do not group by {frame_factor}")
     return channels.reshape(B, W // frame_factor, C * frame_factor)
+
+
+def condition_channels(rhythm: bool) -> int:
+    """Channels per motion frame of `trajectory_condition`."""
+    return TRAJECTORY_CHANNELS + (RHYTHM_CHANNELS if rhythm else 0)

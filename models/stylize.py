@@ -205,7 +205,9 @@ class DiffusionStylizer:
         content = self.codes(local).z_content_seq.float()  # (N, S, Dc)
         trajectory = None
         if model.config.trajectory_dim:
-            trajectory = trajectory_condition(local, space.frame_factor)
+            trajectory = trajectory_condition(
+                local, space.frame_factor, model.config.rhythm_condition
+            )
             trajectory = torch.cat([trajectory, trajectory])
         vectors = vectors.to(self.device)
         generator = torch.Generator().manual_seed(seed)

@@ -45,7 +45,7 @@ from models.diffusion_losses import (
 from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
 from models.motion_discriminator import MotionDiscriminator, discriminator_loss, generator_loss
-from models.motion_repr import MOTION_DIM, TRAJECTORY_CHANNELS, trajectory_condition
+from models.motion_repr import MOTION_DIM, condition_channels, trajectory_condition
 from models.train_encoders import choose_device, seed_everything
 from models.training_log import append_metrics, progress_bar
 
@@ -86,6 +86,8 @@ class TrainDiffusionConfig:
     latent_vae: str | None = None  # a train-vae run: diffuse in its latent (base stage)
     window_stride: int | None = None  # frames between training windows (None: the encoders')
     trajectory_condition: bool = True  # the source's root trajectory conditions the base
+    # with the trajectory, the source's arm-gesture rhythm (`models.motion_repr.rhythm_channels`)
+    rhythm_condition: bool = False
     diffusion_steps: int = 1000
     checkpoint_every: int = 200
     log_every: int = 20
@@ -98,6 +100,8 @@ class TrainDiffusionConfig:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "adaptor" and not self.base_run:
             raise ValueError("the adaptor stage needs base_run (a finished base run directory)")
+        if self.rhythm_condition and not self.trajectory_condition:
+            raise ValueError("rhythm_condition rides on the trajectory condition: keep it on")
         if self.steps < 1 or self.batch_size < 2:
             raise ValueError(
                 f"steps >= 1 and batch_size >= 2 needed, got {self.steps}/{self.batch_size}"
@@ -133,7 +137,9 @@ def _sample_batch(
     noise = torch.randn(x0.shape, generator=gen).to(device)
     trajectory = None
     if model.config.trajectory_dim:
-        trajectory = trajectory_condition(local, data.space.frame_factor)
+        trajectory = trajectory_condition(
+            local, data.space.frame_factor, rhythm=model.config.rhythm_condition
+        )
     content = data.content_seq[index].to(device)
     return index, Batch(local, x0, content, t, schedule.q_sample(x0, t, noise), trajectory)
 
@@ -265,7 +271,12 @@ def _build_model(config: TrainDiffusionConfig, codes: EncoderCodes, data) -> Mot
         content_dim=encoder.content_dim,
         content_stride=encoder.content_stride // factor,
         style_dim=encoder.style_dim,
-        trajectory_dim=TRAJECTORY_CHANNELS * factor if config.trajectory_condition else 0,
+        trajectory_dim=(
+            condition_channels(config.rhythm_condition) * factor
+            if config.trajectory_condition
+            else 0
+        ),
+        rhythm_condition=config.rhythm_condition,
         diffusion_steps=config.diffusion_steps,
         **asdict(config.model),
     )

@@ -54,6 +54,7 @@ class ModelSize:
     content_dim: int = 64
     style_dim: int = 64
     content_stride: int = 4
+    content_instance_norm: bool = False  # see EncoderConfig
 
 
 @dataclass(frozen=True)

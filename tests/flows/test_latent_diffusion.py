@@ -90,6 +90,31 @@ def test_latent_denoiser_works_on_latent_frames_and_stylizes(
     assert all(np.array_equal(a, b) for a, b in zip(outputs, again, strict=True))
 
 
+def test_rhythm_condition_is_trained_saved_and_used_when_stylizing(
+    latent_runs: dict[str, Path],
+) -> None:
+    """The gesture-rhythm condition rides with the trajectory through base, adaptor, checkpoint
+    and sampling (four rhythm + trajectory channel groups per latent frame)."""
+    common = ["--data", str(latent_runs["data"]), "--encoders", str(latent_runs["encoders"])]
+    sets = [f"--set={item}" for item in TINY_DENOISER]
+    base, adaptor = latent_runs["work"] / "rhythm_base", latent_runs["work"] / "rhythm_adaptor"
+    latent = ["--latent-vae", str(latent_runs["vae"]), "--set=rhythm_condition=true"]
+    assert (
+        main(["train-diffusion", *common, "--out", str(base), *latent, *sets, "--set=steps=3"]) == 0
+    )
+    stage = ["--stage", "adaptor", "--base", str(base), "--out", str(adaptor), "--set=steps=2"]
+    assert main(["train-diffusion", *common, *stage, *sets]) == 0
+    config = load_run_checkpoint(adaptor).model.config
+    assert config.rhythm_condition and config.trajectory_dim == (4 + 15) * 4
+    stylizer = DiffusionStylizer.load(adaptor, steps=2)
+    source = next(ShardReader(str(latent_runs["data"])).iter_clips(ClipFilter(style="normal")))
+    condition = stylizer.condition_of_label("angry")
+    (output,) = stylizer.stylize_positions([source.positions], [condition], 1.0, seed=0)
+    assert output.shape == source.positions.shape and np.isfinite(output).all()
+    no_trajectory = ["--set=trajectory_condition=false", "--out", str(latent_runs["work"] / "x")]
+    assert main(["train-diffusion", *common, *latent, *sets, *no_trajectory]) == 2
+
+
 def test_changed_vae_and_mismatched_requests_are_refused(latent_runs: dict[str, Path]) -> None:
     common = ["--data", str(latent_runs["data"]), "--encoders", str(latent_runs["encoders"])]
     other = latent_runs["work"] / "other_vae"

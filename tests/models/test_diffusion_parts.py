@@ -161,6 +161,58 @@ def test_trajectory_condition_groups_frames_for_the_latent_mode() -> None:
         trajectory_condition(local, frame_factor=3)
 
 
+def _waving(amplitude: float, held_at: float) -> torch.Tensor:
+    """`(1, 60, J, 3)`: standing, the right wrist held `held_at` m up and waving sideways."""
+    local = torch.as_tensor(_standing())[None].clone()
+    wrist = JOINT_INDEX["right_wrist"]
+    phase = torch.arange(60.0) * 2 * np.pi * 2.0 / 30.0  # 2 Hz
+    local[0, :, wrist, 1] += held_at
+    local[0, :, wrist, 0] += amplitude * torch.sin(phase)
+    return local
+
+
+def test_rhythm_channels_keep_the_gesture_timing_not_its_posture_or_amplitude() -> None:
+    from models.motion_repr import RHYTHM_CHANNELS, RHYTHM_JOINTS, rhythm_channels
+
+    small, big = rhythm_channels(_waving(0.3, 0.0)), rhythm_channels(_waving(0.6, 0.4))
+    assert small.shape == (1, 60, RHYTHM_CHANNELS)
+    x = 3 * RHYTHM_JOINTS.index("right_wrist")  # the wrist's sideways channel
+    wave = torch.sin(torch.arange(60.0) * 2 * np.pi * 2.0 / 30.0)
+    # centred, divided by sqrt(spread^2 + 5 cm^2): a 30 cm wave keeps 99 % of unit scale
+    torch.testing.assert_close(
+        small[0, :, x], wave * 0.3 / np.sqrt(0.045 + 0.0025), atol=1e-3, rtol=0
+    )
+    # doubling the swing moves the channel by 2 % (the 5 cm floor), not by 100 %
+    torch.testing.assert_close(small[0, :, x], big[0, :, x], atol=0.03, rtol=0)
+    torch.testing.assert_close(
+        small[0, :, x + 1], big[0, :, x + 1], atol=1e-5, rtol=0
+    )  # held higher
+    still = [c for c in range(RHYTHM_CHANNELS) if c != x]
+    assert small[0, :, still].abs().max() < 1e-5  # joints that do not move give zero
+
+
+def test_trajectory_condition_with_rhythm_appends_its_channels() -> None:
+    from models.motion_repr import condition_channels, rhythm_channels, trajectory_condition
+
+    local = _waving(0.3, 0.0)
+    plain, both = trajectory_condition(local), trajectory_condition(local, rhythm=True)
+    assert both.shape == (1, 60, condition_channels(True)) and condition_channels(True) == 19
+    torch.testing.assert_close(both[..., :4], plain)
+    torch.testing.assert_close(both[..., 4:], rhythm_channels(local))
+    grouped = trajectory_condition(local, frame_factor=4, rhythm=True)
+    assert grouped.shape == (1, 15, 76) and torch.equal(grouped.reshape(1, 60, 19), both)
+
+
+def test_rhythm_without_the_trajectory_condition_is_refused() -> None:
+    from models.train_diffusion import TrainDiffusionConfig
+
+    with pytest.raises(ValueError, match="rhythm_condition rides on the trajectory"):
+        TrainDiffusionConfig(
+            data_root="d", encoder_run="e", out="o",
+            rhythm_condition=True, trajectory_condition=False,
+        )  # fmt: skip
+
+
 def test_style_tokens_drop_to_null() -> None:
     model = _tiny_denoiser()
     tokens = model.style_tokens(torch.randn(2, 6, 8), torch.tensor([True, False]))

@@ -301,3 +301,31 @@ def test_style_supcon_falls_when_style_is_a_frequency_in_the_input() -> None:
         optimizer.step()
     after = eval_loss()
     assert after < 0.5 * before, (before, after)
+
+
+def test_content_instance_norm_makes_z_content_blind_to_per_window_channel_offsets() -> None:
+    """With `content_instance_norm` the content head sees every backbone channel normalised
+    over the window: a per-window, per-channel offset and positive scale of the backbone
+    features (where static posture and amplitude live) leaves z_c unchanged; without it z_c
+    moves."""
+    features = torch.randn(3, 16, NUM_TOKENS, 16, generator=torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(2)
+    offset = 3.0 * torch.randn(3, 1, NUM_TOKENS, 16, generator=generator)
+    scale = 0.5 + torch.rand(3, 1, NUM_TOKENS, 16, generator=generator)
+    shifted = features * scale + offset
+    normed = tiny_model(content_instance_norm=True).eval().heads["content"]
+    plain = tiny_model(content_instance_norm=False).eval().heads["content"]
+    for a, b in zip(normed(features), normed(shifted), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(plain(features)[1], plain(shifted)[1], atol=1e-2)
+
+
+def test_checkpoint_without_the_instance_norm_field_loads_with_it_off(tmp_path: Path) -> None:
+    """Checkpoints written before the field existed rebuild the head they were trained with."""
+    path = tmp_path / "encoder.pt"
+    save_checkpoint(path, tiny_model(seed=3).eval(), {"step": 1})
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["content_instance_norm"]
+    torch.save(payload, path)
+    loaded, _ = load_encoder(path)
+    assert loaded.config.content_instance_norm is False
