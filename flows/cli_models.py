@@ -40,13 +40,14 @@ def train_config(data: str, out: str, config_file: Path | None, overrides: list[
 
 
 def run_train_encoders(args: argparse.Namespace) -> int:
+    from models.encoder import CheckpointError
     from models.train_encoders import train_encoders
     from models.training_data import TrainingDataError
 
     config = train_config(args.data, args.out, args.config, args.set)
     try:
         run_dir = train_encoders(config, show_progress=True)
-    except TrainingDataError as error:
+    except (TrainingDataError, CheckpointError) as error:
         raise UsageError(str(error)) from error
     print(f"trained encoders: {run_dir}")
     return 0

@@ -32,7 +32,13 @@ from models.contrastive_losses import (
     encoder_losses,
     style_prototypes,
 )
-from models.encoder import EncoderConfig, MotionEncoder, load_encoder, save_checkpoint
+from models.encoder import (
+    CheckpointError,
+    EncoderConfig,
+    MotionEncoder,
+    load_encoder,
+    save_checkpoint,
+)
 from models.features import FeatureConfig, descriptor_size, token_sizes
 from models.training_data import TrainingData, build_training_data
 
@@ -54,7 +60,7 @@ class ModelSize:
     content_dim: int = 64
     style_dim: int = 64
     content_stride: int = 4
-    content_instance_norm: bool = False  # see EncoderConfig
+    content_instance_norm: bool = True  # see EncoderConfig (off in runs saved before it)
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,13 @@ def _resume(run_dir: Path, state: TrainState) -> None:
     if not path.exists():
         return
     model, extra = load_encoder(path, map_location="cpu")
+    if model.config != state.model.config:
+        saved, asked = asdict(model.config), asdict(state.model.config)
+        changed = sorted(key for key in saved if saved[key] != asked[key])
+        raise CheckpointError(
+            f"{path}: the run was trained with another model config ({', '.join(changed)} "
+            "differ): resume it with its own settings or train into a new directory"
+        )
     state.model.load_state_dict(model.state_dict())
     state.optimizer.load_state_dict(extra["optimizer"])
     state.step = int(extra["step"])
