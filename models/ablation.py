@@ -18,7 +18,7 @@ ABLATIONS: dict[str, list[str]] = {
     "no-hierarchical": ["losses.hierarchical_enabled=false", "losses.style_nce_enabled=true"],
     "no-orthogonality": ["losses.orthogonality_enabled=false"],
     "no-frequency-features": ["features.use_frequency_features=false"],
-    "no-content-instance-norm": ["model.content_instance_norm=false"],
+    "with-content-instance-norm": ["model.content_instance_norm=true"],  # an option, off
 }
 
 

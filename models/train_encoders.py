@@ -60,7 +60,7 @@ class ModelSize:
     content_dim: int = 64
     style_dim: int = 64
     content_stride: int = 4
-    content_instance_norm: bool = True  # see EncoderConfig (off in runs saved before it)
+    content_instance_norm: bool = False  # see EncoderConfig and docs/ENCODERS.md
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def test_cli_trains_loss_falls_and_resumes(bandai_root: Path, tmp_path: Path) ->
         == 0
     )
     assert [m["step"] for m in _metrics(run)][40:] == list(range(41, 51))  # resumed, not restarted
-    other = [*TINY, "steps=60", "model.content_instance_norm=false"]
+    other = [*TINY, "steps=60", "model.content_instance_norm=true"]
     assert main([*base, *(f"--set={item}" for item in other)]) == 2  # another model: refused
     assert [m["step"] for m in _metrics(run)][-1] == 50  # and nothing written
 
