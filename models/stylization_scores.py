@@ -9,7 +9,7 @@ it with `models.motion_metrics`; `summarise` pools many `Scored` items into one 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,6 +97,18 @@ def _restricted_content_accuracy(
     return round(float(np.mean(hits)), 4)
 
 
+def content_readings(rows: list[Scored], contents: Sequence[str]) -> dict | None:
+    """What the evaluator's content head calls the outputs of each source content:
+    `{source content: {argmax content: count}}` (where the content accuracy is lost: a stylized
+    byebye read as "bye" is a different failure from one read as "walk")."""
+    if not contents or not rows:
+        return None
+    readings: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        readings[str(row.values["content"])][contents[int(row.content_probs.argmax())]] += 1
+    return {source: dict(counts.most_common()) for source, counts in sorted(readings.items())}
+
+
 def summarise(
     rows: list[Scored],
     parts: list[Scored],
@@ -114,6 +126,7 @@ def summarise(
         "sra": _mean(rows, "style_correct"),
         "content_accuracy": _mean(rows, "content_correct"),
         "content_accuracy_among_sources": _restricted_content_accuracy(rows, contents, candidates),
+        "content_readings": content_readings(rows, contents),
         "trajectory_error_m": _mean(rows, "trajectory_error_m"),
         "key_joint_error_m": _mean(rows, "key_joint_error_m"),
         "foot_skate_ratio": round(skate.ratio, 4),

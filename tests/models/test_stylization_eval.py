@@ -82,6 +82,10 @@ def test_identity_keeps_content_and_gets_no_style(report: dict) -> None:
     assert identity["diversity"] == 0.0 and identity["part_leakage"] is None
     assert identity["content_accuracy"] > copy["content_accuracy"]
     assert identity["content_accuracy_among_sources"] > copy["content_accuracy_among_sources"]
+    readings = identity["content_readings"]  # what the content head called each source content
+    assert sum(sum(counts.values()) for counts in readings.values()) == identity["items"]
+    hits = sum(counts.get(source, 0) for source, counts in readings.items())
+    assert hits / identity["items"] == pytest.approx(identity["content_accuracy"])
 
 
 def test_style_clip_copy_gets_style_and_loses_the_trajectory(report: dict) -> None:
