@@ -361,6 +361,11 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
         model = base.model
         data.normaliser, data.latent_vae = base.normaliser, base.latent_vae
         _check_latent_request(config, base)
+        if config.rhythm_condition and not model.config.rhythm_condition:
+            raise ValueError(
+                f"rhythm_condition asked, but the base run {config.base_run} was trained without "
+                "it: the adaptor stage inherits the base's conditions"
+            )
         model.set_adaptor(True)
         for parameter in model.base_parameters():
             parameter.requires_grad_(False)

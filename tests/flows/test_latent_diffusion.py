@@ -111,6 +111,9 @@ def test_rhythm_condition_is_trained_saved_and_used_when_stylizing(
     condition = stylizer.condition_of_label("angry")
     (output,) = stylizer.stylize_positions([source.positions], [condition], 1.0, seed=0)
     assert output.shape == source.positions.shape and np.isfinite(output).all()
+    plain_base = ["--stage", "adaptor", "--base", str(latent_runs["base"]), "--set=steps=1"]
+    asked = ["--set=rhythm_condition=true", "--out", str(latent_runs["work"] / "y")]
+    assert main(["train-diffusion", *common, *plain_base, *asked, *sets]) == 2  # base lacks it
     no_trajectory = ["--set=trajectory_condition=false", "--out", str(latent_runs["work"] / "x")]
     assert main(["train-diffusion", *common, *latent, *sets, *no_trajectory]) == 2
 
