@@ -34,11 +34,14 @@ def read_checked(
     map_location: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The checkpoint's payload; `error(...)` naming `path` when it is unreadable, of another
-    kind (`description` says what was expected) or of another format version."""
+    kind (`description` says what was expected) or of another format version. A missing file
+    raises `FileNotFoundError` as it is (callers say what to run to make it)."""
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
     except Exception as failure:
-        raise error(f"{path}: not a readable checkpoint: {failure}") from failure
+        raise error(f"{path}: not a readable {description} checkpoint: {failure}") from failure
     if not isinstance(payload, dict) or payload.get("kind") != kind:
         raise error(f"{path}: not a {description} checkpoint")
     if payload.get("format_version") != version:

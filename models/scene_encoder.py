@@ -21,7 +21,6 @@ their source, the scene -> associated-styles table, and the encoder run's path a
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.checkpoint_io import read_checked, write_atomically
 from models.encoder import check_shape
 from models.features import NUM_TOKENS
 
@@ -154,26 +154,13 @@ def save_scene_checkpoint(path: Path, checkpoint: SceneCheckpoint) -> None:
         "step": checkpoint.step,
         "train_config": checkpoint.train_config,
     }
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
+    write_atomically(payload, path)
 
 
 def load_scene_checkpoint(path: Path, encoder_checksum: str | None = None) -> SceneCheckpoint:
     """Rebuild a saved scene head (eval mode); refuse a different encoder when a checksum is
     given (the head reads that encoder's backbone features)."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise SceneCheckpointError(f"{path}: not a readable scene checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("kind") != CHECKPOINT_KIND:
-        raise SceneCheckpointError(f"{path}: not a scene-encoder checkpoint")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise SceneCheckpointError(
-            f"{path}: format {payload.get('format_version')!r}, this code reads {FORMAT_VERSION}"
-        )
+    payload = read_checked(path, CHECKPOINT_KIND, FORMAT_VERSION, SceneCheckpointError, "scene")
     stored = payload["encoder_checksum"]
     if encoder_checksum is not None and stored != encoder_checksum:
         raise SceneCheckpointError(
