@@ -18,6 +18,12 @@ picks, among metres / centimetres / millimetres / inches, the unit giving a huma
 0.55-1.2 m, closest to 0.85 m. When no unit fits (the semi_mst_m21 `style/` folder is in
 arbitrary units, pelvis about 17 units high) the skeleton is scaled to a 0.85 m leg and a
 warning is logged.
+
+Size: `storage.bvh` bounds `Frame Time` and the values a file may hold; here, before forward
+kinematics allocates anything per frame, a file is refused when its frames x joints exceeds
+`MAX_SOURCE_JOINT_FRAMES`, or when the 30 fps clip it would give has more than `MAX_CLIP_FRAMES`
+or fewer than `MIN_CLIP_FRAMES` frames; and a placed clip with a joint farther than
+`MAX_EXTENT_M` from the start (huge or overflowing values) is refused before it is stored.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 
 from storage.bvh import BvhFormatError, BvhMotion, forward_kinematics, read_bvh
 from storage.canonical import place_in_canonical_frame, root_trajectory
+from storage.errors import UserInputError
 from storage.joint_maps import UnknownSkeletonError, apply_joint_map, detect_skeleton_map
 from storage.records import MotionClip, RecordError, SourceKind, Split, make_clip_id
 from storage.skeleton import CANONICAL_FPS, JOINT_INDEX
@@ -44,6 +51,16 @@ HUMAN_LEG_RANGE_M = (0.55, 1.2)
 TYPICAL_LEG_M = 0.85
 PLAUSIBLE_LEG_RANGE_M = (0.25, 2.5)  # what an explicit scale may produce
 _FPS_SNAP_TOLERANCE = 1e-3  # "Frame Time: 0.0333333" is 30 fps, not 30.00003
+# The longest clip built: 2 h at 30 fps, 98 MB of (T, 19, 3) float64 and about four times that
+# while resampling and placing it. `Frame Time: 3000` asked for 11.4 million frames (10 GB).
+MAX_CLIP_FRAMES = 2 * 60 * 60 * int(CANONICAL_FPS)
+MIN_CLIP_FRAMES = 2  # one frame has no motion (`Frame Time: 1e-6` gave such a clip)
+# Forward kinematics keeps a 3x3 rotation and a position per joint and frame (96 bytes): 6 M
+# joint-frames is about 580 MB, e.g. 2 h at 30 fps or 1 h at 60 fps of a 27-joint skeleton.
+MAX_SOURCE_JOINT_FRAMES = 6_000_000
+# No joint of a placed clip lies farther from the start: 2 h of running is under 50 km, while a
+# channel value of 1e300 would end as float32 infinity in the clip.
+MAX_EXTENT_M = 100_000.0
 
 _NECK = JOINT_INDEX["neck"]
 _ANKLES = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
@@ -53,7 +70,7 @@ _LEGS = tuple(
 )
 
 
-class MocapImportError(ValueError):
+class MocapImportError(UserInputError, ValueError):
     """A motion-capture file could not become a clip; the message names the file and why."""
 
 
@@ -71,9 +88,11 @@ def import_bvh(
 ) -> MotionClip:
     """Read one BVH file and return it as a canonical 30 fps clip in metres."""
     motion = _read_motion(path)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow ends as a RecordError below
+    check_size(motion, path)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow ends in _check_extent
         positions = _positions_in_metres(motion, path, scale)
         placed = place_in_canonical_frame(positions)
+        _check_extent(placed, path)
         trajectory = root_trajectory(placed)
     try:
         return MotionClip(
@@ -112,6 +131,33 @@ def _read_motion(path: str | Path) -> BvhMotion:
         raise MocapImportError(str(error)) from error
     except (OSError, ValueError) as error:
         raise MocapImportError(f"{path}: cannot read BVH: {error}") from error
+
+
+def check_size(motion: BvhMotion, path: str | Path) -> None:
+    """Refuse, before any per-frame allocation, a motion over the budgets or too short."""
+    joint_frames = motion.num_frames * len(motion.joints)
+    if joint_frames > MAX_SOURCE_JOINT_FRAMES:
+        raise MocapImportError(
+            f"{path}: {motion.num_frames} frames x {len(motion.joints)} joints = "
+            f"{joint_frames:,} joint-frames, over the budget of {MAX_SOURCE_JOINT_FRAMES:,}"
+        )
+    fps = snap_fps(motion.fps)
+    clip_frames = resampled_frame_count(motion.num_frames, fps, CANONICAL_FPS)
+    if not MIN_CLIP_FRAMES <= clip_frames <= MAX_CLIP_FRAMES:
+        raise MocapImportError(
+            f"{path}: {motion.num_frames} frames at {fps:g} fps give {clip_frames:,} frames at "
+            f"{CANONICAL_FPS:g} fps, accepted {MIN_CLIP_FRAMES} to {MAX_CLIP_FRAMES:,}"
+        )
+
+
+def _check_extent(positions: np.ndarray, path: str | Path) -> None:
+    """Refuse placed positions `(T, J, 3)` with a coordinate over `MAX_EXTENT_M` or NaN."""
+    extent = float(np.max(np.abs(positions)))
+    if not extent <= MAX_EXTENT_M:  # NaN fails too
+        raise MocapImportError(
+            f"{path}: implausible motion: a joint lies {extent:.3g} m from the start, over "
+            f"{MAX_EXTENT_M:g} m"
+        )
 
 
 def _canonical_positions(motion: BvhMotion, path: str | Path) -> np.ndarray:
@@ -210,10 +256,17 @@ def resample_positions(positions: np.ndarray, source_fps: float, target_fps: flo
     if source_fps == target_fps:
         return positions
     num_frames = positions.shape[0]
-    duration = (num_frames - 1) / source_fps
-    num_out = int(math.floor(duration * target_fps + 1e-9)) + 1
+    num_out = resampled_frame_count(num_frames, source_fps, target_fps)
     source_index = np.arange(num_out) * (source_fps / target_fps)  # fractional source frames
     below = np.minimum(np.floor(source_index).astype(int), num_frames - 1)
     above = np.minimum(below + 1, num_frames - 1)
     weight = (source_index - below)[:, None, None]
     return (1.0 - weight) * positions[below] + weight * positions[above]
+
+
+def resampled_frame_count(num_frames: int, source_fps: float, target_fps: float) -> int:
+    """Frames `resample_positions` gives: the times k / target_fps within the clip's duration."""
+    if source_fps == target_fps:
+        return num_frames
+    duration = (num_frames - 1) / source_fps
+    return int(math.floor(duration * target_fps + 1e-9)) + 1

@@ -8,6 +8,11 @@ product of its rotation channels in the order listed (intrinsic, so "Zrotation X
 Yrotation" is Rz @ Rx @ Ry, degrees); its local translation is its position channels when it has
 any (missing components read as 0), otherwise its OFFSET. Any malformed input raises
 `BvhFormatError` naming the source and the reason. Numpy only.
+
+Bounds, checked before anything is allocated for the frames: a `Frame Time` outside
+`MIN_FRAME_TIME_S`..`MAX_FRAME_TIME_S`, a file over `MAX_FILE_BYTES`, and a declared
+frames x channels over `MAX_FRAME_VALUES` are format errors too. Values are converted in chunks,
+so parsing holds about the text, its lines and the `(F, C)` array, never a string per value.
 """
 
 from __future__ import annotations
@@ -19,6 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+from storage.errors import UserInputError, short_repr
+
+# A frame time outside 1 ms (1000 fps, beyond any BVH export) .. 1 s (1 fps, slower than any
+# capture) is a broken header: `Frame Time: 100` stretched 4 s of data into a 3.5 h clip.
+MIN_FRAME_TIME_S = 1e-3
+MAX_FRAME_TIME_S = 1.0
+# Frames x channels a file may declare (channel-less files count one per frame): 2 h at 30 fps
+# of a 138-channel skeleton, 240 MB as float64. The sample takes hold 2,310 to 250,932.
+MAX_FRAME_VALUES = 30_000_000
+# About 18 characters per value at that budget; the real files use 9 or 10.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+_CHUNK_TOKENS = 65_536  # values converted per numpy call
+
 _CHANNEL_NAMES = tuple(f"{axis}{kind}" for kind in ("position", "rotation") for axis in "XYZ")
 _CHANNEL_BY_LOWER = {name.lower(): name for name in _CHANNEL_NAMES}
 _AXIS_INDEX = {"X": 0, "Y": 1, "Z": 2}
@@ -26,7 +44,7 @@ _FRAMES_PATTERN = re.compile(r"^\s*frames\s*:\s*(\S+)\s*$", re.IGNORECASE)
 _FRAME_TIME_PATTERN = re.compile(r"^\s*frame\s*time\s*:\s*(\S+)\s*$", re.IGNORECASE)
 
 
-class BvhFormatError(ValueError):
+class BvhFormatError(UserInputError, ValueError):
     """A BVH text is malformed; the message names the source, the reason and often the line."""
 
 
@@ -139,28 +157,36 @@ class _Tokens:
     def expect(self, word: str) -> None:
         token, line = self.next(repr(word))
         if token != word:
-            raise self.error(f"expected {word!r}, found {token!r}", line)
+            raise self.error(f"expected {word!r}, found {short_repr(token)}", line)
 
     def number(self, what: str) -> float:
         token, line = self.next(what)
         try:
             value = float(token)
         except ValueError:
-            raise self.error(f"{what} is not a number: {token!r}", line) from None
+            raise self.error(f"{what} is not a number: {short_repr(token)}", line) from None
         if not math.isfinite(value):
-            raise self.error(f"{what} is not finite: {token!r}", line)
+            raise self.error(f"{what} is not finite: {short_repr(token)}", line)
         return value
+
+
+def _small_count(text: str) -> int | None:
+    """An ASCII decimal count of at most 18 digits (int() of "²" or 5000 digits would raise)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def _parse_channels(tokens: _Tokens) -> tuple[str, ...]:
     token, line = tokens.next("channel count")
-    if not token.isdigit():
-        raise tokens.error(f"channel count is not a non-negative integer: {token!r}", line)
+    count = _small_count(token)
+    if count is None:
+        raise tokens.error(
+            f"channel count is not a small non-negative integer: {short_repr(token)}", line
+        )
     names = []
-    for _ in range(int(token)):
+    for _ in range(count):
         name, line = tokens.next("channel name")
         if name.lower() not in _CHANNEL_BY_LOWER:
-            raise tokens.error(f"unknown channel name {name!r}", line)
+            raise tokens.error(f"unknown channel name {short_repr(name)}", line)
         names.append(_CHANNEL_BY_LOWER[name.lower()])
     return tuple(names)
 
@@ -189,7 +215,9 @@ def _parse_joint(tokens: _Tokens, parent: int, joints: list[BvhJoint]) -> None:
             end_site = np.array([tokens.number("End Site OFFSET value") for _ in range(3)])
             tokens.expect("}")
         else:
-            raise tokens.error(f"unexpected {keyword[0]!r} in joint {name}", keyword[1])
+            raise tokens.error(
+                f"unexpected {short_repr(keyword[0])} in joint {short_repr(name)}", keyword[1]
+            )
     joints[index] = BvhJoint(name, parent, np.array(offset), channels, end_site)
 
 
@@ -202,7 +230,7 @@ def _parse_hierarchy(lines: list[str], source_name: str) -> tuple[BvhJoint, ...]
     while tokens.peek() is not None:
         token, line = tokens.next("ROOT")
         if token != "ROOT":
-            raise tokens.error(f"expected ROOT, found {token!r}", line)
+            raise tokens.error(f"expected ROOT, found {short_repr(token)}", line)
         _parse_joint(tokens, -1, joints)
     if not joints:
         raise tokens.error("HIERARCHY holds no joints")
@@ -220,39 +248,62 @@ def _header_value(
         raise BvhFormatError(f"{source_name}: file ends before the {what!r} line (truncated file?)")
     match = pattern.match(lines[index])
     if match is None:
-        raise BvhFormatError(
-            f"{source_name}: line {index + 1}: expected {what!r}, found {lines[index].strip()!r}"
-        )
+        found = short_repr(lines[index].strip())
+        raise BvhFormatError(f"{source_name}: line {index + 1}: expected {what!r}, found {found}")
     return match.group(1), index + 1
 
 
-def _parse_motion_header(lines: list[str], start: int, source_name: str) -> tuple[int, float, int]:
+def _parse_motion_header(
+    lines: list[str], start: int, num_channels: int, source_name: str
+) -> tuple[int, float, int]:
     """(num_frames, frame_time, first data line index) from the lines after MOTION."""
     frames_text, index = _header_value(lines, start, _FRAMES_PATTERN, "Frames:", source_name)
     time_text, data_start = _header_value(
         lines, index, _FRAME_TIME_PATTERN, "Frame Time:", source_name
     )
-    if not frames_text.isdigit():
-        raise BvhFormatError(f"{source_name}: line {index}: bad frame count {frames_text!r}")
-    if int(frames_text) == 0:
+    num_frames = _small_count(frames_text)
+    if num_frames is None:
+        raise BvhFormatError(
+            f"{source_name}: line {index}: bad frame count {short_repr(frames_text)}"
+        )
+    if num_frames == 0:
         raise BvhFormatError(f"{source_name}: line {index}: the file has zero frames")
+    frame_time = _frame_time(time_text, data_start, source_name)
+    _check_frame_budget(num_frames, num_channels, index, source_name)
+    return num_frames, frame_time, data_start
+
+
+def _frame_time(text: str, line: int, source_name: str) -> float:
+    """The `Frame Time:` value, refused outside `MIN_FRAME_TIME_S`..`MAX_FRAME_TIME_S`."""
     try:
-        frame_time = float(time_text)
+        frame_time = float(text)
     except ValueError:
         raise BvhFormatError(
-            f"{source_name}: line {data_start}: bad frame time {time_text!r}"
+            f"{source_name}: line {line}: bad frame time {short_repr(text)}"
         ) from None
-    if not (math.isfinite(frame_time) and frame_time > 0):
+    if not MIN_FRAME_TIME_S <= frame_time <= MAX_FRAME_TIME_S:  # NaN fails too
         raise BvhFormatError(
-            f"{source_name}: line {data_start}: frame time must be > 0, got {time_text}"
+            f"{source_name}: line {line}: implausible frame time {short_repr(text)}: accepted "
+            f"{MIN_FRAME_TIME_S:g} to {MAX_FRAME_TIME_S:g} s per frame "
+            f"({1 / MAX_FRAME_TIME_S:g} to {1 / MIN_FRAME_TIME_S:g} fps)"
         )
-    return int(frames_text), frame_time, data_start
+    return frame_time
+
+
+def _check_frame_budget(num_frames: int, num_channels: int, line: int, source_name: str) -> None:
+    """Refuse a declared frames x channels over `MAX_FRAME_VALUES` before reading any value."""
+    size = num_frames * max(num_channels, 1)
+    if size > MAX_FRAME_VALUES:
+        raise BvhFormatError(
+            f"{source_name}: line {line}: {num_frames} frames x {num_channels} channels = "
+            f"{size:,} values, over the budget of {MAX_FRAME_VALUES:,} per file"
+        )
 
 
 def _first_bad_value(lines: list[str], start: int, finite: bool) -> tuple[int, str]:
     """Line number and text of the first non-numeric (or, with `finite`, NaN/inf) value."""
-    for number, line in enumerate(lines[start:], start=start + 1):
-        for token in line.split():
+    for number in range(start + 1, len(lines) + 1):
+        for token in lines[number - 1].split():
             try:
                 value = float(token)
             except ValueError:
@@ -262,26 +313,56 @@ def _first_bad_value(lines: list[str], start: int, finite: bool) -> tuple[int, s
     return len(lines), ""
 
 
+def _not_a_number(lines: list[str], start: int, source_name: str) -> BvhFormatError | None:
+    line, token = _first_bad_value(lines, start, finite=False)
+    if not token:
+        return None
+    return BvhFormatError(f"{source_name}: line {line}: not a number: {short_repr(token)}")
+
+
+def _check_count(lines: list[str], start: int, shape: tuple[int, int], source_name: str) -> None:
+    """Refuse fewer or more values than frames x channels (a non-number is named first)."""
+    found = sum(len(lines[index].split()) for index in range(start, len(lines)))
+    expected = shape[0] * shape[1]
+    if found != expected:
+        problem = "fewer" if found < expected else "more"
+        hint = " (truncated file?)" if found < expected else ""
+        raise _not_a_number(lines, start, source_name) or BvhFormatError(
+            f"{source_name}: {problem} values than frames x channels{hint}: found {found}, "
+            f"expected {shape[0]} x {shape[1]} = {expected}"
+        )
+
+
+def _store(values: np.ndarray, filled: int, pending: list[str]) -> int:
+    """Convert `pending` into `values[filled:]` and empty it; ValueError on a non-number."""
+    values[filled : filled + len(pending)] = np.array(pending, dtype=np.float64)
+    filled += len(pending)
+    pending.clear()
+    return filled
+
+
 def _parse_values(
     lines: list[str], start: int, shape: tuple[int, int], source_name: str
 ) -> np.ndarray:
-    tokens = " ".join(lines[start:]).split()
-    expected = shape[0] * shape[1]
+    """The `(F, C)` values after the header, converted `_CHUNK_TOKENS` at a time."""
+    _check_count(lines, start, shape, source_name)
+    values = np.empty(shape[0] * shape[1])
+    filled, pending = 0, []
     try:
-        values = np.array(tokens, dtype=np.float64)
+        for index in range(start, len(lines)):
+            pending += lines[index].split()
+            if len(pending) >= _CHUNK_TOKENS:
+                filled = _store(values, filled, pending)
+        _store(values, filled, pending)
     except ValueError:
-        line, token = _first_bad_value(lines, start, finite=False)
-        raise BvhFormatError(f"{source_name}: line {line}: not a number: {token!r}") from None
-    if values.size != expected:
-        problem = "fewer" if values.size < expected else "more"
-        hint = " (truncated file?)" if values.size < expected else ""
-        raise BvhFormatError(
-            f"{source_name}: {problem} values than frames x channels{hint}: found {values.size}, "
-            f"expected {shape[0]} x {shape[1]} = {expected}"
-        )
+        raise _not_a_number(lines, start, source_name) or BvhFormatError(
+            f"{source_name}: a value is not a number"
+        ) from None
     if not np.isfinite(values).all():
         line, token = _first_bad_value(lines, start, finite=True)
-        raise BvhFormatError(f"{source_name}: line {line}: NaN or infinite value {token!r}")
+        raise BvhFormatError(
+            f"{source_name}: line {line}: NaN or infinite value {short_repr(token)}"
+        )
     return values.reshape(shape)
 
 
@@ -297,14 +378,19 @@ def parse_bvh(text: str, source_name: str = "<bvh>") -> BvhMotion:
         joints = _parse_hierarchy(lines[:motion_index], source_name)
     except RecursionError:
         raise BvhFormatError(f"{source_name}: HIERARCHY is nested too deeply") from None
-    num_frames, frame_time, data_start = _parse_motion_header(lines, motion_index + 1, source_name)
     num_channels = sum(len(joint.channels) for joint in joints)
+    num_frames, frame_time, data_start = _parse_motion_header(
+        lines, motion_index + 1, num_channels, source_name
+    )
     values = _parse_values(lines, data_start, (num_frames, num_channels), source_name)
     return BvhMotion(joints, frame_time, values)
 
 
 def read_bvh(path: str | Path) -> BvhMotion:
-    """Read and parse a BVH file; undecodable bytes raise `BvhFormatError` too."""
+    """Read and parse a BVH file; undecodable bytes or over `MAX_FILE_BYTES` raise too."""
+    size = Path(path).stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BvhFormatError(f"{path}: {size:,} bytes, over the budget of {MAX_FILE_BYTES:,}")
     try:
         text = Path(path).read_text(encoding="utf-8-sig", errors="strict")
     except UnicodeDecodeError as error:

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import extract.bvh_import
 from extract.bvh_import import (
     EXTRACTOR,
     EXTRACTOR_VERSION,
+    MAX_CLIP_FRAMES,
     MocapImportError,
     choose_unit_scale,
     import_bvh,
@@ -20,6 +22,7 @@ from extract.bvh_import import (
 )
 from storage.bvh import BvhJoint, BvhMotion, euler_to_matrix, matrix_to_euler, read_bvh, write_bvh
 from storage.canonical import facing_directions, floor_height, initial_yaw
+from storage.errors import UserInputError
 from storage.joint_maps import CMU_31, detect_skeleton_map
 from storage.records import Split, make_clip_id
 from storage.skeleton import JOINT_INDEX, NUM_JOINTS
@@ -323,4 +326,97 @@ def test_overflowing_values_are_refused(m21_walk: Path, tmp_path: Path) -> None:
     text = path.read_text().replace(" 94.537262 ", " 1e308 ", 1)
     path.write_text(text)
     with pytest.raises(MocapImportError, match="huge.bvh"):
+        _import(path)
+
+
+# ------------------------------------------------------------------------------ size bounds
+
+
+def _with_frames(path: Path, frame_time: str, num_frames: int | None = None) -> str:
+    """The file's text with `Frame Time` replaced and its data lines cycled to `num_frames`."""
+    head, _, tail = path.read_text().partition("Frames:")
+    rows = [row for row in tail.splitlines()[2:] if row.strip()]
+    count = len(rows) if num_frames is None else num_frames
+    rows = [rows[index % len(rows)] for index in range(count)]
+    return f"{head}Frames: {count}\nFrame Time: {frame_time}\n" + "\n".join(rows) + "\n"
+
+
+def test_import_error_is_a_one_line_user_input_error() -> None:
+    assert issubclass(MocapImportError, UserInputError)
+    assert issubclass(MocapImportError, ValueError)
+
+
+@pytest.mark.parametrize("value", ["100", "3000", "1e-300", "1e-6", "1e300"])
+def test_implausible_frame_time_is_refused(bandai_walk: Path, tmp_path: Path, value: str) -> None:
+    path = tmp_path / "ftime.bvh"
+    path.write_text(_with_frames(bandai_walk, value))
+    line = path.read_text().splitlines().index(f"Frame Time: {value}") + 1
+    start = time.monotonic()
+    with pytest.raises(MocapImportError) as caught:
+        _import(path)
+    assert time.monotonic() - start < 5.0
+    message = str(caught.value)
+    assert f"ftime.bvh: line {line}: implausible frame time '{value}'" in message
+    assert "accepted 0.001 to 1 s per frame (1 to 1000 fps)" in message
+
+
+@pytest.mark.parametrize(("num_frames", "accepted"), [(7200, True), (7201, False)])
+def test_clip_frames_budget_at_one_fps(
+    bandai_walk: Path, tmp_path: Path, num_frames: int, accepted: bool
+) -> None:
+    """At 1 fps, 7200 frames give 215,971 frames at 30 fps and 7201 give 216,001 (2 h + 1)."""
+    path = tmp_path / "long.bvh"
+    path.write_text(_with_frames(bandai_walk, "1", num_frames))
+    if accepted:
+        assert _import(path).num_frames == 7199 * 30 + 1 <= MAX_CLIP_FRAMES
+        return
+    with pytest.raises(MocapImportError, match="long.bvh: 7201 frames at 1 fps give 216,001"):
+        _import(path)
+
+
+def test_clip_frames_budget_edge(
+    bandai_walk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "edge.bvh"
+    path.write_text(_with_frames(bandai_walk, "1"))  # 195 frames: 5821 at 30 fps
+    monkeypatch.setattr(extract.bvh_import, "MAX_CLIP_FRAMES", 5821)
+    assert _import(path).num_frames == 5821
+    monkeypatch.setattr(extract.bvh_import, "MAX_CLIP_FRAMES", 5820)
+    with pytest.raises(MocapImportError, match="edge.bvh: 195 frames at 1 fps give 5,821 frames"):
+        _import(path)
+
+
+def test_joint_frames_budget_edge(
+    bandai_walk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extract.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22)
+    assert _import(bandai_walk).num_frames == 195
+    monkeypatch.setattr(extract.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22 - 1)
+    with pytest.raises(MocapImportError, match="195 frames x 22 joints = 4,290 joint-frames"):
+        _import(bandai_walk)
+
+
+@pytest.mark.parametrize(
+    ("frame_time", "num_frames", "clip_frames"), [("0.0333333", 1, 1), ("0.001", 20, 1)]
+)
+def test_clips_under_two_frames_are_refused(
+    bandai_walk: Path, tmp_path: Path, frame_time: str, num_frames: int, clip_frames: int
+) -> None:
+    path = tmp_path / "short.bvh"
+    path.write_text(_with_frames(bandai_walk, frame_time, num_frames))
+    with pytest.raises(MocapImportError, match=f"give {clip_frames} frames at 30 fps, accepted 2"):
+        _import(path)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("1e6", True), ("1e8", False), ("1e300", False)])
+def test_far_away_joints_are_refused(
+    bandai_walk: Path, tmp_path: Path, value: str, accepted: bool
+) -> None:
+    """A root x of `value` cm in frame 0 only: 10 km is kept, 1000 km is not (nor float32 inf)."""
+    path = tmp_path / "far.bvh"
+    path.write_text(_replace_first_value(bandai_walk.read_text(), value))
+    if accepted:
+        assert np.abs(_import(path).positions).max() > 9_000.0
+        return
+    with pytest.raises(MocapImportError, match="far.bvh: implausible motion: a joint lies"):
         _import(path)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import storage.bvh
 from storage.bvh import (
     BvhFormatError,
     BvhJoint,
@@ -20,6 +22,7 @@ from storage.bvh import (
     read_bvh,
     write_bvh,
 )
+from storage.errors import UserInputError
 from storage.joint_maps import (
     BANDAI_22,
     CANONICAL,
@@ -211,6 +214,73 @@ def test_binary_file_raises_format_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(BvhFormatError, match="binary.bvh"):
         read_bvh(path)
+
+
+def test_format_error_is_a_one_line_user_input_error() -> None:
+    assert issubclass(BvhFormatError, UserInputError)
+    assert issubclass(BvhFormatError, ValueError)
+
+
+@pytest.mark.parametrize("value", ["100", "3000", "1e-300", "1e-6", "1e300", "nan", "0.0009"])
+def test_implausible_frame_time_names_file_line_value_and_range(
+    m21_path: Path, tmp_path: Path, value: str
+) -> None:
+    text = m21_path.read_text()
+    line = text.splitlines().index(_FRAME_TIME) + 1
+    path = _write(tmp_path, "ftime.bvh", text.replace(_FRAME_TIME, f"Frame Time: {value}"))
+    expected = f"ftime.bvh: line {line}: implausible frame time '{value}': accepted 0.001 to 1 s"
+    with pytest.raises(BvhFormatError, match=re.escape(expected)):
+        read_bvh(path)
+
+
+@pytest.mark.parametrize("value", ["0.001", "1", "1.0"])
+def test_frame_time_bounds_are_accepted(m21_path: Path, value: str) -> None:
+    text = m21_path.read_text().replace(_FRAME_TIME, f"Frame Time: {value}")
+    assert parse_bvh(text, "edge.bvh").frame_time == float(value)
+
+
+def test_declared_values_over_budget_are_refused_before_reading(m21_path: Path) -> None:
+    text = m21_path.read_text().replace("Frames: 162", "Frames: 999999999")
+    with pytest.raises(BvhFormatError, match="999999999 frames x 66 channels = 65,999,999,934"):
+        parse_bvh(text, "many.bvh")
+
+
+def test_values_budget_edge(m21_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = m21_path.read_text()
+    line = text.splitlines().index("Frames: 162") + 1
+    monkeypatch.setattr(storage.bvh, "MAX_FRAME_VALUES", 162 * 66)
+    assert parse_bvh(text, "edge.bvh").channel_values.shape == (162, 66)
+    monkeypatch.setattr(storage.bvh, "MAX_FRAME_VALUES", 162 * 66 - 1)
+    with pytest.raises(BvhFormatError, match=f"edge.bvh: line {line}: 162 frames x 66 channels"):
+        parse_bvh(text, "edge.bvh")
+
+
+def test_file_size_budget(m21_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    size = m21_path.stat().st_size
+    monkeypatch.setattr(storage.bvh, "MAX_FILE_BYTES", size)
+    assert read_bvh(m21_path).num_frames == 162
+    monkeypatch.setattr(storage.bvh, "MAX_FILE_BYTES", size - 1)
+    with pytest.raises(BvhFormatError, match=f"walk.bvh: {size:,} bytes, over the budget"):
+        read_bvh(m21_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("Frames: 162", "Frames: " + "9" * 5000, "bad frame count"),  # int() refuses 4300+ digits
+        ("Frames: 162", "Frames: \u0662", "bad frame count"),  # a digit to isdigit(), not int()
+        ("CHANNELS 6", "CHANNELS \u00b2", "channel count"),
+        ("Frame Time: 0.016667", "Frame Time: " + "x" * 10**6, "bad frame time"),
+        ("ROOT Hips", "ROOT Hips " + "H" * 10**6, "expected '{'"),
+        ("Frames: 162", "F" * 10**6, "expected 'Frames:'"),
+    ],
+)  # fmt: skip
+def test_odd_tokens_give_short_format_errors(
+    m21_path: Path, old: str, new: str, reason: str
+) -> None:
+    with pytest.raises(BvhFormatError, match=re.escape(reason)) as caught:
+        parse_bvh(m21_path.read_text().replace(old, new, 1), "odd.bvh")
+    assert len(str(caught.value)) < 300
 
 
 # ------------------------------------------------------------------------------ FK
