@@ -6,31 +6,50 @@ file (`extract.bvh_import`), attach labels (`extract.mocap_labels`) and a split,
 shard (`storage.shard_writer`). A bad file becomes a `FailureRecord` with the file and the reason
 and never stops the rest; a killed ingest re-run finishes the missing shards only. `ingest_shard`
 is the unit an orchestrator fans out; `ingest_mocap` runs them all in this process.
+
+Global settings are checked before any file is touched (`MocapIngestConfig.validate`). The
+settings that shape a clip (importer version, scale, label source, split rule, dataset name,
+licence) are hashed into the shard ids and recorded in each done-marker, so re-ingesting with a
+changed setting derives new shards and then removes the old ones, never keeping stale clips.
+A shard whose every file failed for one and the same reason is a setting or environment
+problem, not a bad file: it raises instead of being marked done.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from extract.bvh_import import MocapImportError, import_bvh
+from extract.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh
 from extract.mocap_labels import (
+    LABEL_FILES,
     ClipLabels,
     JsonIndexLabels,
     LabelError,
     PatternLabels,
     find_label_config,
 )
-from storage.filesystem import Location, open_location
+from storage.errors import UserInputError, cut_message
+from storage.filesystem import Location, ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
 from storage.shard_reader import ShardReader
-from storage.shard_writer import ShardPlan, is_shard_done, plan_shards, remove_shard, write_shard
-from storage.splits import assign_split
+from storage.shard_writer import (
+    ShardPlan,
+    is_shard_done,
+    plan_shards,
+    remove_shard,
+    settings_identity,
+    write_shard,
+)
+from storage.splits import SplitRule
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +57,12 @@ STAGE = "ingest-mocap"
 UNREADABLE_DIR_SUFFIX = "/"  # inputs ending with this are directories the walk could not read
 
 
-class IngestError(RuntimeError):
+class IngestError(UserInputError, RuntimeError):
     """The ingest as a whole cannot start (e.g. the source directory is missing)."""
+
+
+class UniformFailureError(RuntimeError):
+    """Every file of a shard failed for the same reason: not the files' fault, not done."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +78,37 @@ class MocapIngestConfig:
     test_contents: tuple[str, ...] = ()
     val_fraction: float = 0.0
     scale: float | None = None
+    test_content_takes: tuple[tuple[str, str], ...] = ()
 
     @property
     def dataset_name(self) -> str:
         return self.dataset or Path(self.src_dir).resolve().name
 
     @property
-    def shard_prefix(self) -> str:
+    def split_rule(self) -> SplitRule:
+        return SplitRule(self.test_contents, self.test_content_takes, self.val_fraction)
+
+    @property
+    def source_prefix(self) -> str:
+        """What every shard id of this dataset starts with, whatever the settings."""
         return f"mocap-{self.dataset_name}"
+
+    def validate(self) -> None:
+        """Refuse settings no file could be ingested with, before any file is touched."""
+        source = _resolved_source(self.src_dir)
+        if not isinstance(self.shard_size, int) or self.shard_size < 1:
+            raise IngestError(f"--shard-size {self.shard_size}: must be an integer >= 1")
+        if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
+            raise IngestError(f"--scale {self.scale}: must be a finite number > 0")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", self.dataset_name):
+            raise IngestError(
+                f"dataset name {self.dataset_name[:100]!r}: use letters, digits and _.+- "
+                "(at most 100 characters; give --dataset)"
+            )
+        self.split_rule  # noqa: B018 (raises SplitRuleError on a bad rule)
+        if self.label_pattern is not None:
+            PatternLabels(self.label_pattern)
+        find_mocap_inputs(source)  # a missing or unreadable directory
 
 
 @dataclass
@@ -74,6 +120,14 @@ class IngestSummary:
     clips: int = 0
     frames: int = 0
     failures: int = 0
+    shard_errors: list[str] = field(default_factory=list)
+
+
+def _resolved_source(src_dir: str) -> Path:
+    try:
+        return Path(src_dir).expanduser().resolve(strict=False)
+    except (RuntimeError, OSError) as error:  # a symlink loop
+        raise IngestError(f"{src_dir}: not a readable directory ({error})") from error
 
 
 def find_mocap_inputs(src_dir: Path) -> list[str]:
@@ -115,11 +169,39 @@ class MocapIngester:
 
     def __init__(self, config: MocapIngestConfig) -> None:
         self.config = config
-        self.src_dir = Path(config.src_dir).resolve()
+        self.src_dir = _resolved_source(config.src_dir)
         self.licence = config.licence if config.licence is not None else read_licence(self.src_dir)
         self.pattern = PatternLabels(config.label_pattern) if config.label_pattern else None
         cfg_dir = find_label_config(self.src_dir)
-        self.json_labels = JsonIndexLabels(cfg_dir) if cfg_dir and not self.pattern else None
+        self.cfg_dir = cfg_dir if not self.pattern else None
+        self.json_labels = JsonIndexLabels(cfg_dir) if self.cfg_dir else None
+
+    def settings(self) -> dict[str, object]:
+        """The settings that shape this source's clips (their digest is in the shard ids)."""
+        return {
+            "stage": STAGE,
+            "importer": EXTRACTOR_VERSION,
+            "dataset": self.config.dataset_name,
+            "scale": self.config.scale,
+            "labels": self._label_source(),
+            "licence": self.licence,
+            "split": self.config.split_rule.as_settings(),
+        }
+
+    def _label_source(self) -> str:
+        if self.pattern is not None:
+            return f"pattern:{self.config.label_pattern}"
+        if self.cfg_dir is not None:
+            digest = hashlib.sha1()
+            for name in LABEL_FILES:
+                digest.update((self.cfg_dir / name).read_bytes())
+            return f"json-index:{digest.hexdigest()[:10]}"
+        return "none"
+
+    def plan(self, inputs: list[str]) -> list[ShardPlan]:
+        settings_json, digest = settings_identity(self.settings())
+        prefix = f"{self.config.source_prefix}-{digest}"
+        return plan_shards(inputs, self.config.shard_size, prefix, settings_json)
 
     def labels_for(self, relative: str) -> ClipLabels:
         if self.pattern is not None:
@@ -136,9 +218,7 @@ class MocapIngester:
             raise IngestError(f"{self.src_dir / relative}: file missing or not a regular file")
         labels = self.labels_for(relative)
         clip_id = make_clip_id("mocap", self.config.dataset_name, relative)
-        split = assign_split(
-            clip_id, labels.content, self.config.test_contents, self.config.val_fraction
-        )
+        split = self.config.split_rule.split_of(clip_id, labels.content, labels.take)
         return import_bvh(
             self.src_dir / relative,
             dataset=self.config.dataset_name,
@@ -181,17 +261,47 @@ def ingest_shard(
     results = [ingester.process(relative) for relative in plan.inputs]
     clips = [r for r in results if isinstance(r, MotionClip)]
     failures = [r for r in results if isinstance(r, FailureRecord)]
+    if not clips:
+        raise_if_uniform_failure(plan, failures, ingester.src_dir)
     stats = write_shard(location, plan, clips, failures)
     return stats.num_clips, stats.num_frames, stats.num_failures
 
 
+def raise_if_uniform_failure(plan: ShardPlan, failures: list[FailureRecord], src: Path) -> None:
+    """Refuse to mark done a shard of 2+ files that all failed for one unexpected reason.
+
+    A typed per-file failure (a bad BVH, a bad label) is the file's fault and is recorded; an
+    unexpected error met by every file alike is a setting, environment or code fault, and a
+    shard marked done under it would stay empty after the fault is fixed.
+    """
+    if len(failures) < 2 or not all(f.error_kind.startswith("Unexpected") for f in failures):
+        return
+    reasons = {
+        (f.error_kind, f.message.replace(str(src / relative), "<file>"))
+        for f, relative in zip(failures, plan.inputs, strict=True)
+    }
+    if len(reasons) == 1:
+        kind, message = reasons.pop()
+        raise UniformFailureError(
+            f"shard {plan.shard_id}: all {len(failures)} files failed with the same reason "
+            f"([{kind}] {cut_message(message, 300)}); a setting, the environment or a bug is at "
+            "fault, so the shard is not marked done"
+        )
+
+
 def remove_superseded_shards(location: Location, plans: list[ShardPlan], prefix: str) -> int:
-    """Delete finished shards of this source that the current plan no longer contains."""
+    """Delete finished shards of this source (`prefix`) that the current plan does not hold.
+
+    Call it only once every planned shard is done, so no clip is ever missing in between.
+    """
     planned = {plan.shard_id for plan in plans}
+    own_id = re.compile(rf"{re.escape(prefix)}-([0-9a-f]{{8}}-)?\d{{5}}-[0-9a-f]{{10}}")
+    reader = ShardReader(location)
+    finished = set(reader.shard_ids()) | {p.shard_id for p in reader.damaged_shards()}
     stale = [
         shard_id
-        for shard_id in ShardReader(location).shard_ids()
-        if shard_id.startswith(prefix + "-") and shard_id not in planned
+        for shard_id in sorted(finished)
+        if own_id.fullmatch(shard_id) and shard_id not in planned
     ]
     for shard_id in stale:
         logger.info("removing superseded shard %s", shard_id)
@@ -205,23 +315,31 @@ def ingest_mocap(
     on_shard_done: Callable[[ShardPlan], None] | None = None,
 ) -> IngestSummary:
     """Ingest every BVH file under `config.src_dir` into shards under `config.out_root`."""
+    config.validate()
+    ensure_writable(config.out_root)
     ingester = MocapIngester(config)
     location = open_location(config.out_root)
     inputs = find_mocap_inputs(ingester.src_dir)
-    plans = plan_shards(inputs, config.shard_size, config.shard_prefix)
+    plans = ingester.plan(inputs)
     summary = IngestSummary(inputs=len(inputs))
     progress = tqdm(total=len(inputs), unit="file", desc=STAGE, disable=not show_progress)
     for plan in plans:
         if is_shard_done(location, plan.shard_id):
             summary.shards_skipped += 1
         else:
-            clips, frames, failures = ingest_shard(ingester, location, plan)
-            summary.shards_written += 1
-            summary.clips, summary.frames = summary.clips + clips, summary.frames + frames
-            summary.failures += failures
+            try:
+                clips, frames, failures = ingest_shard(ingester, location, plan)
+            except UniformFailureError as error:
+                logger.error("%s", error)
+                summary.shard_errors.append(str(error))
+            else:
+                summary.shards_written += 1
+                summary.clips, summary.frames = summary.clips + clips, summary.frames + frames
+                summary.failures += failures
         progress.update(len(plan.inputs))
         if on_shard_done is not None:
             on_shard_done(plan)
     progress.close()
-    summary.shards_superseded = remove_superseded_shards(location, plans, config.shard_prefix)
+    if not summary.shard_errors:  # outdated shards go only once their replacements are done
+        summary.shards_superseded = remove_superseded_shards(location, plans, config.source_prefix)
     return summary

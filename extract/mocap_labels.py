@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.errors import UserInputError, cut_message
+
 BANDAI_FILENAME_PATTERN = r"dataset-\d+_(?P<content>[^_]+)_(?P<style>[^_]+)_(?P<take>\d+)"
 LABEL_FILES = ("content_label.txt", "style_label.txt")
 
 
-class LabelError(ValueError):
+class LabelError(UserInputError, ValueError):
     """A label file is missing, malformed or contradicts another label source."""
 
 
@@ -41,7 +43,8 @@ class PatternLabels:
         try:
             self.regex = re.compile(pattern)
         except re.error as error:
-            raise LabelError(f"label pattern {pattern!r} is not a valid regex: {error}") from error
+            shown = cut_message(repr(pattern), 120)
+            raise LabelError(f"--label-pattern {shown}: not a valid regex: {error}") from error
         unknown = set(self.regex.groupindex) - {"style", "content", "take"}
         if unknown:
             raise LabelError(f"label pattern groups must be style/content/take, got {unknown}")

@@ -24,6 +24,7 @@ from extract.render import (
 )
 from extract.render_camera import follow_targets
 from extract.video_frames import NormaliseConfig, open_video_frames
+from storage.errors import UserInputError
 from storage.joint_maps import MEDIAPIPE_33, MEDIAPIPE_LANDMARK_NAMES, joint_map_weights
 from storage.records import MotionClip
 from storage.skeleton import BONES
@@ -33,7 +34,7 @@ PANEL_HEIGHT = 540
 _LANDMARK_WEIGHTS = joint_map_weights(MEDIAPIPE_LANDMARK_NAMES, MEDIAPIPE_33)  # (19, 33)
 
 
-class OverlayError(ValueError):
+class OverlayError(UserInputError, ValueError):
     """The clip, its track and its video do not fit together."""
 
 

@@ -20,11 +20,12 @@ from extract.scene_model_loading import (
     offline_mode,
 )
 from extract.scene_vocab import DEFAULT_SCENES, DEFAULT_TEMPLATES, SceneVocabulary
+from storage.errors import UserInputError
 
 MAX_KEYFRAMES = 16
 
 
-class SceneConfigError(ValueError):
+class SceneConfigError(UserInputError, ValueError):
     """Scene-labelling settings that contradict each other or are out of range."""
 
 

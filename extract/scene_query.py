@@ -18,11 +18,12 @@ from PIL import Image, UnidentifiedImageError
 from extract.scene_clip import ClipSceneModel, normalise_rows
 from extract.scene_keyframes import KeyframeError, decode_keyframe, frame_problem
 from extract.video_probe import probe_video
+from storage.errors import UserInputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-class SceneQueryError(ValueError):
+class SceneQueryError(UserInputError, ValueError):
     """A scene file that gives no usable embedding; the message names the file and why."""
 
 

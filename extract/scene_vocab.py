@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from storage.errors import UserInputError
 from storage.scene_records import UNKNOWN_SCENE
 
 DEFAULT_SCENES: tuple[str, ...] = (
@@ -48,7 +49,7 @@ DEFAULT_TEMPLATES: tuple[str, ...] = (
 )
 
 
-class VocabularyError(ValueError):
+class VocabularyError(UserInputError, ValueError):
     """A scene vocabulary or template list that cannot be used; the message names the entry."""
 
 

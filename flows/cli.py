@@ -5,8 +5,11 @@ Subcommands live in `flows.cli_dataset` (mocap ingest, inspect, export, render) 
 `flows.cli_models` (train-encoders, eval-encoders, ablate-encoders), `flows.cli_evaluate`
 (train-evaluator, evaluate), `flows.cli_pipeline` (pipeline: the Prefect flow of every stage).
 Exit codes: 0 success,
-1 the job ran but recorded failures where the user asked for none (`--strict`), 2 bad usage or
-input that stops the job (with a message naming it).
+1 the job ran but recorded failures where the user asked for none (`--strict`), or an internal
+error (one line; its traceback under `-v`), 2 bad usage or input that stops the job: one line
+`stylemotion CMD: error: <input>: <reason>`, never a traceback. An input error is any exception
+marked `storage.errors.UserInputError` (bad files, settings, checkpoints, paths) or an `OSError`
+naming a file (permission denied, read-only, not a directory).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from flows.cli_dataset import DATASET_COMMANDS
 from flows.cli_diffusion import DIFFUSION_COMMANDS
 from flows.cli_evaluate import EVALUATE_COMMANDS
 from flows.cli_models import MODEL_COMMANDS
+from flows.cli_paths import check_path_arguments
 from flows.cli_pipeline import PIPELINE_COMMANDS
 from flows.cli_scene import SCENE_COMMANDS
 from flows.cli_scene_style import SCENE_STYLE_COMMANDS
 from flows.cli_video import VIDEO_COMMANDS
+from storage.errors import UserInputError, cut_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,10 +51,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        check_path_arguments(args.command, args)
         return args.handler(args)
-    except UsageError as error:
-        print(f"stylemotion {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    except (UsageError, UserInputError) as error:
+        return _refuse(args.command, str(error))
+    except OSError as error:
+        if error.filename is None:
+            return _internal_error(args, error)
+        return _refuse(args.command, f"{error.filename}: {error.strerror or error}")
+    except KeyboardInterrupt:
+        print(f"stylemotion {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        return _internal_error(args, error)
+
+
+def _refuse(command: str, message: str) -> int:
+    print(f"stylemotion {command}: error: {cut_message(message, 1000)}", file=sys.stderr)
+    return 2
+
+
+def _internal_error(args: argparse.Namespace, error: Exception) -> int:
+    """A bug or an environment failure: the traceback under -v, one line otherwise."""
+    if args.verbose:
+        raise error
+    reason = cut_message(f"{type(error).__name__}: {error}", 1000)
+    print(
+        f"stylemotion {args.command}: internal error: {reason} (run with -v for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

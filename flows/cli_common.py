@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from storage.errors import UserInputError
 from storage.records import MotionClip
 
 
-class UsageError(Exception):
+class UsageError(UserInputError):
     """Input that stops a command; the message names the input and the reason."""
 
 
 def require_dataset(root: str) -> None:
     from storage.shard_reader import ShardReader
 
-    if not ShardReader(root).shard_ids():
+    reader = ShardReader(root)
+    if not reader.shard_ids():
+        damaged = reader.damaged_shards()
+        if damaged:
+            raise UsageError(
+                f"{root}: every shard is damaged ({len(damaged)}; e.g. {damaged[0].describe()}); "
+                "re-run the stage that wrote them"
+            )
         raise UsageError(f"{root}: no finished shards here (is this a dataset root?)")
 
 

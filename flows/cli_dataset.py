@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,14 +28,19 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--licence", help="licence string (default: first line of _meta/LICENSE)")
     parser.add_argument("--shard-size", type=int, default=32, help="files per shard")
     parser.add_argument("--test-contents", default="", help="comma list of contents held out")
-    parser.add_argument("--val-fraction", type=float, default=0.0)
+    parser.add_argument(
+        "--test-takes", default="", help="comma list of CONTENT:TAKE pairs held out (walk:002)"
+    )
+    parser.add_argument(
+        "--val-fraction", type=float, default=0.0, help="share of the rest in val, by clip id"
+    )
     parser.add_argument("--scale", type=float, help="file units to metres (default: detected)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
     parser.set_defaults(handler=run_ingest_mocap)
 
 
 def run_ingest_mocap(args: argparse.Namespace) -> int:
-    from extract.mocap_ingest import IngestError, MocapIngestConfig, ingest_mocap
+    from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
     from storage.shard_reader import ShardReader
 
     config = MocapIngestConfig(
@@ -47,11 +53,9 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
         test_contents=tuple(c for c in args.test_contents.split(",") if c),
         val_fraction=args.val_fraction,
         scale=args.scale,
+        test_content_takes=_content_takes(args.test_takes),
     )
-    try:
-        summary = ingest_mocap(config, show_progress=True)
-    except IngestError as error:
-        raise UsageError(str(error)) from error
+    summary = ingest_mocap(config, show_progress=True)
     print(
         f"ingest-mocap {config.dataset_name}: {summary.inputs} files, "
         f"{summary.shards_written} shards written, {summary.shards_skipped} already done, "
@@ -63,7 +67,22 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
     ]
     for failure in failures:
         print(f"  FAILED [{failure.error_kind}] {failure.message}")
+    for error in summary.shard_errors:
+        print(f"stylemotion ingest-mocap: error: {error}", file=sys.stderr)
+    if summary.shard_errors:
+        return 1
     return 1 if (args.strict and failures) else 0
+
+
+def _content_takes(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        content, separator, take = item.partition(":")
+        if item and not (separator and content and take):
+            raise UsageError(f"--test-takes {item!r}: use CONTENT:TAKE (e.g. walk:002)")
+        if item:
+            pairs.append((content, take))
+    return tuple(pairs)
 
 
 def add_inspect(subparsers: argparse._SubParsersAction) -> None:

@@ -11,8 +11,6 @@ Prefect remembers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -29,7 +27,7 @@ from flows.fanout import gather_shards, raise_if_shards_failed, sum_stats
 from flows.task_runners import task_runner_from_environment
 from flows.validation import check_mocap
 from storage.filesystem import open_location
-from storage.shard_writer import ShardPlan, is_shard_done, plan_shards
+from storage.shard_writer import ShardPlan, is_shard_done
 
 
 def _ingest_one_shard(config: MocapIngestConfig, plan: ShardPlan) -> dict[str, int]:
@@ -54,8 +52,8 @@ ingest_shard_task = task(
 def ingest_mocap_flow(config: MocapIngestConfig) -> dict[str, int]:
     """Ingest every BVH file under `config.src_dir`; returns counts of this run."""
     check_mocap(config)
-    inputs = find_mocap_inputs(Path(config.src_dir).resolve())
-    plans = plan_shards(inputs, config.shard_size, config.shard_prefix)
+    ingester = MocapIngester(config)
+    plans = ingester.plan(find_mocap_inputs(ingester.src_dir))
     location = open_location(config.out_root)
     pending = [plan for plan in plans if not is_shard_done(location, plan.shard_id)]
     futures = {plan.shard_id: ingest_shard_task.submit(config, plan) for plan in pending}
@@ -64,7 +62,7 @@ def ingest_mocap_flow(config: MocapIngestConfig) -> dict[str, int]:
     totals |= {"shards_written": len(finished), "shards_skipped": len(plans) - len(pending)}
     totals["shards_failed"] = len(failed)
     # Outdated shards go only once every planned shard is done: their clips are never missing.
-    superseded = 0 if failed else remove_superseded_shards(location, plans, config.shard_prefix)
+    superseded = 0 if failed else remove_superseded_shards(location, plans, config.source_prefix)
     totals["shards_superseded"] = superseded
     title = f"ingest-mocap {config.dataset_name}"
     publish_dataset_summary(config.out_root, title, key="ingest-mocap-summary")

@@ -52,6 +52,7 @@ def sample_pipeline_config(
         src_dir=str(data / "motion" / "bandai_namco_1"),
         out_root=root,
         test_contents=("guide", "byebye"),
+        test_content_takes=(("walk", "002"),),
         val_fraction=0.1,
     )
     videos = CrawlExtractConfig(

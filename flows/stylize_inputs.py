@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.shard_reader import ClipFilter, ShardReader
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
-class StylizeInputError(ValueError):
+class StylizeInputError(UserInputError, ValueError):
     """A source or style reference gives no usable clip; the message names it."""
 
 

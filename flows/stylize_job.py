@@ -13,6 +13,7 @@ written per batch, so finished work survives a later failure.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,15 +22,23 @@ from tqdm import tqdm
 
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.part_compose import compose_unrequested
-from models.stylize import DiffusionStylizer, StyleCondition, StylizeError, part_indices
+from models.scene_condition import ALPHA_MAX as MAX_SCENE_WEIGHT
+from models.stylize import (
+    MAX_STRENGTH,
+    DiffusionStylizer,
+    StyleCondition,
+    StylizeError,
+    part_indices,
+)
 from storage.canonical import root_trajectory
-from storage.filesystem import open_location
+from storage.filesystem import ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
 from storage.shard_writer import ShardPlan, write_shard
 
 logger = logging.getLogger(__name__)
 
 STYLIZED_DATASET = "stylized"
+MAX_DDIM_STEPS = 1000  # the training schedule's length (models.diffusion_schedule default)
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,35 @@ class StylizeJobConfig:
     scene_run: str | None = None  # a train-scene-encoder run
     scene_weight: float = 0.5  # alpha in z_cond = z_s + alpha * z_scene
     clip_model: str | None = None  # for scene images/videos when the run does not name one
+
+    def validate(self) -> None:
+        """Refuse parameters no clip could be stylized with, before any model or input loads."""
+        _require_range("--strength", self.strength, 0.0, MAX_STRENGTH)
+        _require_range("--steps", self.steps, 1, MAX_DDIM_STEPS, integer=True)
+        _require_range("--source-noise", self.source_noise, 0.0, 1.0, low_open=True)
+        _require_range("--scene-weight", self.scene_weight, 0.0, MAX_SCENE_WEIGHT)
+        _require_range("batch_size", self.batch_size, 1, 4096, integer=True)
+        if self.limit is not None:
+            _require_range("--limit", self.limit, 1, 10**9, integer=True)
+        if not self.sources or not self.style:
+            raise StylizeError("--source and --style each need at least one value")
+
+
+def _require_range(
+    name: str,
+    value: float,
+    low: float,
+    high: float,
+    integer: bool = False,
+    low_open: bool = False,
+) -> None:
+    kind = "an integer" if integer else "a number"
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value) or (integer and value != int(value)):
+        raise StylizeError(f"{name} {value}: must be {kind} in [{low:g}, {high:g}]")
+    if value > high or value < low or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise StylizeError(f"{name} {value}: must be {kind} in {bracket}{low:g}, {high:g}]")
 
 
 @dataclass
@@ -229,6 +267,8 @@ def _stylize_batch(stylizer, batch, condition, config, out, summary, scene=None)
 
 
 def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> StylizeSummary:
+    config.validate()
+    ensure_writable(config.out)
     stylizer = DiffusionStylizer.load(config.run, config.device, config.steps, config.source_noise)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from storage.errors import UserInputError
+
 RUNNER_ENV = "STYLEMOTION_TASK_RUNNER"
 WORKERS_ENV = "STYLEMOTION_TASK_WORKERS"
 
 
-class TaskRunnerSettingError(ValueError):
+class TaskRunnerSettingError(UserInputError, ValueError):
     """The task runner setting names no known runner."""
 
 

@@ -2,23 +2,65 @@
 
 Owns how a user changes a run without flags sprawl: `--config FILE` (YAML or JSON, nested like
 the dataclasses) and `--set losses.orthogonality_weight=0.5` (dotted path, value parsed as YAML
-so numbers, booleans and lists work). Unknown keys are refused with the valid ones listed.
+so numbers, booleans and lists work). Unknown keys are refused with the valid ones listed, and
+every value is checked before any work: its type against the field's (an int where an int is
+meant, finite numbers only) and, for counts and sizes (`steps`, `*_size`, `*_dim`, `*_every`,
+`learning_rate`, ...: `POSITIVE_FIELD_PATTERN`), that it is > 0.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
+from storage.errors import UserInputError, short_repr
+
 ConfigT = TypeVar("ConfigT")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError, ValueError):
     """A config file or override names a key that does not exist or holds a bad value."""
+
+
+# Counts and sizes that must be > 0 (warm-up lengths and weights may be 0).
+POSITIVE_FIELD_PATTERN = re.compile(
+    r"(?!warmup|trajectory_)(.*_)?(steps|size|dim|d_model|heads|layers|every|per_batch|per_style|frames"
+    r"|stride|learning_rate|batch_size|epochs|channels|width|hidden)"
+)
+
+
+def _scalar_types(hint: Any) -> tuple[type, ...]:
+    """The plain types a field accepts: (int,), (float,), (str, NoneType), ... or () if other."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    plain = tuple(t for t in options if t in (int, float, bool, str, type(None)))
+    return plain if len(plain) == len(options) else ()
+
+
+def _check_value(cls: type, name: str, value: Any, where: str) -> None:
+    accepted = _scalar_types(typing.get_type_hints(cls)[name])
+    if not accepted or value is None and type(None) in accepted:
+        return
+    shown = short_repr(value)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if bool in accepted and not isinstance(value, bool):
+        raise ConfigError(f"{where}.{name}={shown}: expected true or false")
+    if int in accepted and float not in accepted and (not is_number or value != int(value)):
+        raise ConfigError(f"{where}.{name}={shown}: expected an integer")
+    if float in accepted and not is_number:
+        raise ConfigError(f"{where}.{name}={shown}: expected a number")
+    if str in accepted and not isinstance(value, str):
+        raise ConfigError(f"{where}.{name}={shown}: expected a string")
+    if is_number and not math.isfinite(value):
+        raise ConfigError(f"{where}.{name}={shown}: must be a finite number")
+    if is_number and POSITIVE_FIELD_PATTERN.fullmatch(name) and value <= 0:
+        raise ConfigError(f"{where}.{name}={shown}: must be > 0")
 
 
 def _nested_type(cls: type, name: str) -> type | None:
@@ -45,6 +87,12 @@ def _converted(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
             value = _rebuilt(nested, base, value, f"{where}.{name}")
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        else:
+            _check_value(cls, name, value, where)
+            if isinstance(value, float) and _scalar_types(typing.get_type_hints(cls)[name]) == (
+                int,
+            ):
+                value = int(value)
         kwargs[name] = value
     return kwargs
 

@@ -25,12 +25,13 @@ from models.features import FeatureConfig, FeatureStats
 from models.motion_repr import MotionNormaliser, to_local_window
 from models.torch_features import window_features_torch
 from models.windows import LabelVocabulary, WindowIndex, load_clips
+from storage.errors import UserInputError
 from storage.records import MotionClip
 
 logger = logging.getLogger(__name__)
 
 
-class DiffusionDataError(ValueError):
+class DiffusionDataError(UserInputError, ValueError):
     """The dataset or encoder run cannot train the diffusion stage; the message says why."""
 
 

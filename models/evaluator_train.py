@@ -36,6 +36,7 @@ from models.evaluator import (
     save_evaluator,
 )
 from models.windows import LabelVocabulary, load_clips, split_of
+from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.skeleton import MIRROR_INDEX
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 NUM_FOLDS = 2
 
 
-class EvaluatorTrainingError(ValueError):
+class EvaluatorTrainingError(UserInputError, ValueError):
     """The data cannot train an evaluator (no labelled clips, a single style...)."""
 
 

@@ -34,6 +34,7 @@ from models.encoder_run import EncoderRun
 from models.scene_encoder import pool_backbone
 from models.torch_features import window_features_torch
 from models.windows import LabelVocabulary, WindowIndex, load_clips, split_of
+from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.scene_records import UNKNOWN_SCENE
 from storage.shard_reader import ShardReader
@@ -54,7 +55,7 @@ CONTROLLED_SCENE_STYLES: dict[str, tuple[str, ...]] = {
 }
 
 
-class SceneDataError(ValueError):
+class SceneDataError(UserInputError, ValueError):
     """The data cannot train or evaluate a scene encoder; the message says why."""
 
 

@@ -32,6 +32,7 @@ from models.motion_repr import as_tensor, placement_of, trajectory_condition
 from models.part_compose import PART_ALIASES, compose_unrequested
 from models.stylization_eval import StyleTarget
 from models.windows import WindowIndex
+from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.skeleton import BODY_PART_NAMES
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 MAX_STRENGTH = 10.0
 
 
-class StylizeError(ValueError):
+class StylizeError(UserInputError, ValueError):
     """A stylization request cannot be served; the message names the input and the reason."""
 
 

@@ -18,7 +18,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,9 @@ from models.encoder import (
     save_checkpoint,
 )
 from models.features import FeatureConfig, descriptor_size, token_sizes
-from models.training_data import TrainingData, build_training_data
+from models.training_data import TrainingData, TrainingDataError, build_training_data
+from models.windows import split_note
+from storage.filesystem import absolute_uri
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +252,7 @@ def _start(config: TrainEncodersConfig, run_dir: Path, dist: Distributed, device
     data = build_training_data(config, dist.rank, dist.world_size)
     if dist.is_main:
         description = data.describe() | {"config": asdict(config), "world_size": dist.world_size}
+        description["split"] = split_note(config.data_root)
         (run_dir / "run.json").write_text(json.dumps(description, indent=2, default=str))
     model = build_model(config).to(device)
     optimizer = torch.optim.AdamW(
@@ -269,6 +272,9 @@ def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> 
     Under `torchrun` every rank trains on its own share of the batches (DDP); rank 0 alone
     writes logs and checkpoints.
     """
+    if config.steps < 1:
+        raise TrainingDataError(f"steps {config.steps}: a run needs at least one step")
+    config = replace(config, data_root=absolute_uri(config.data_root))  # run cards say where
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)

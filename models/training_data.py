@@ -29,6 +29,7 @@ from models.windows import (
     collate_windows,
     load_clips,
 )
+from storage.errors import UserInputError
 from storage.records import MotionClip
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(UserInputError, ValueError):
     """The dataset cannot train encoders; the message says why."""
 
 

@@ -1,12 +1,12 @@
 """Training windows for the contrastive encoders: labels, split, window index, dataset.
 
 Owns the path from finished clip shards to batches the encoders train on. Clips are loaded
-through `storage.shard_reader` and split by `split_of` (a rule on content/take/clip id, so the
-encoder split does not depend on ingest options); `LabelVocabulary` maps style and content names
-to indices; `WindowIndex` lists every window start of every clip (windows are cut at load time,
-never stored); `WindowDataset` serves normalised `models.features` tokens and descriptors, with
-optional augmentation on positions (`models.augment`); `models.batch_sampler` draws the
-style-balanced batches.
+through `storage.shard_reader` by the split the ingest stored with them (`split_of`; the rule
+lives in `storage.splits` and in the data, never here); `LabelVocabulary` maps style and
+content names to indices; `WindowIndex` lists every window start of every clip (windows are
+cut at load time, never stored); `WindowDataset` serves normalised `models.features` tokens
+and descriptors, with optional augmentation on positions (`models.augment`);
+`models.batch_sampler` draws the style-balanced batches.
 """
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ from models.features import (
     window_descriptors,
     window_features,
 )
+from storage.errors import UserInputError
 from storage.records import MotionClip, Split
 from storage.shard_reader import ClipFilter, ShardReader
-from storage.splits import assign_split
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_LABEL = -1
 
 
-class UnlabelledClipError(ValueError):
+class UnlabelledClipError(UserInputError, ValueError):
     """A clip without a style label reached a dataset that needs one."""
 
 
@@ -96,65 +96,35 @@ class LabelVocabulary:
         return cls(tuple(payload["styles"]), tuple(payload["contents"]))
 
 
-@dataclass(frozen=True)
-class SplitRule:
-    """Which clips are held out: whole contents, (content, take) pairs, a hashed val share."""
-
-    test_contents: tuple[str, ...] = ("guide", "byebye")
-    test_content_takes: tuple[tuple[str, str], ...] = (("walk", "002"),)
-    val_fraction: float = 0.1
+def split_of(clip: MotionClip) -> str:
+    """'test', 'val' or 'train': the split the ingest stored with the clip (the one truth)."""
+    return Split(clip.split).value
 
 
-DEFAULT_SPLIT_RULE = SplitRule()
-
-
-def split_of(clip: MotionClip, rule: SplitRule = DEFAULT_SPLIT_RULE) -> str:
-    """'test', 'val' or 'train' for a clip, from its labels and id only (not its stored split)."""
-    return split_of_labels(clip.clip_id, clip.content, clip.take, rule)
-
-
-def split_of_labels(
-    clip_id: str, content: str | None, take: str | None, rule: SplitRule = DEFAULT_SPLIT_RULE
-) -> str:
-    """`split_of` from a clip's label columns (no arrays needed)."""
-    if (content, take) in rule.test_content_takes:
-        return Split.TEST.value
-    return assign_split(clip_id, content, rule.test_contents, rule.val_fraction).value
-
-
-def default_split_note() -> str:
-    """The default encoder split on Bandai Namco, in words (for logs and run cards)."""
-    return (
-        "Encoder split (models.windows.split_of, whatever the ingest options): test = contents "
-        "guide + byebye (as `ingest-mocap --test-contents guide,byebye`) plus walk take 002; "
-        "val = a deterministic 10 % of the rest by clip-id hash; train = the rest: walk 001, "
-        "run, dash, walk-back/-left/-right, bow, bye and the normal-only contents (call, punch, "
-        "slash, kick, respond, dance-short). Clips shorter than a window give no windows."
-    )
+def split_note(root: str | Path) -> str:
+    """The split rules recorded in the data under `root` (for logs and run cards)."""
+    rules = sorted({stats.settings_json for stats in ShardReader(str(root)).stats()})
+    rules = [rule for rule in rules if rule]
+    if not rules:
+        return f"{root}: splits as stored in the clips table (no rule recorded by the ingest)"
+    return f"{root}: splits stored by the ingest under these settings: " + "; ".join(rules)
 
 
 def load_clips(
     root: str | Path,
     splits: str | Sequence[str] | None = ("train",),
     datasets: str | Sequence[str] | None = None,
-    rule: SplitRule = DEFAULT_SPLIT_RULE,
 ) -> list[MotionClip]:
-    """Clips of the finished shards under `root` whose `split_of` is in `splits` (None: all).
+    """Clips of the finished shards under `root` whose stored split is in `splits` (None: all).
 
-    The split is decided on the label columns first, so only the wanted clips' arrays are read.
+    The split is the one the ingest wrote into the clips table (`storage.splits`); nothing
+    here re-decides it, so a held-out clip can only reach training if the data says so.
     """
     reader = ShardReader(str(root))
-    where = ClipFilter(dataset=datasets)
+    wanted = None
     if splits is not None:
-        wanted = {Split(name).value for name in ([splits] if isinstance(splits, str) else splits)}
-        labels = reader.labels(where).to_pylist()
-        clip_ids = [
-            row["clip_id"]
-            for row in labels
-            if split_of_labels(row["clip_id"], row["content"], row["take"], rule) in wanted
-        ]
-        where = ClipFilter(dataset=datasets, clip_id=clip_ids)
-    clips = list(reader.iter_clips(where)) if where.clip_id != [] else []
+        wanted = [Split(name).value for name in ([splits] if isinstance(splits, str) else splits)]
+    clips = list(reader.iter_clips(ClipFilter(dataset=datasets, split=wanted)))
     logger.info("loaded %d clips (splits %s) from %s", len(clips), splits, root)
     return clips
 

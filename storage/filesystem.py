@@ -11,11 +11,14 @@ shard code never branches on where data lives.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
 import pyarrow.fs as pafs
+
+from storage.errors import UserInputError
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,20 @@ class Location:
         return int(self.filesystem.get_file_info(path).size or 0)
 
 
+def absolute_uri(uri: str | Path) -> str:
+    """A local path made absolute (what a run records as its data root); URIs as given."""
+    text = str(uri)
+    return text if "://" in text else Path(text).expanduser().resolve().as_posix()
+
+
 def open_location(uri: str | Path) -> Location:
     """Resolve a local path or URI to a `Location` (see the module docstring for schemes)."""
     text = str(uri)
     if "://" not in text:
-        text = Path(text).expanduser().resolve().as_posix()
+        try:
+            text = Path(text).expanduser().resolve().as_posix()
+        except RuntimeError as error:  # Path.resolve on a symlink loop
+            raise OSError(f"{uri}: symlink loop ({error})") from error
         return Location(pafs.LocalFileSystem(), text, text)
     try:
         filesystem, base = pafs.FileSystem.from_uri(text)
@@ -66,3 +78,27 @@ def open_location(uri: str | Path) -> Location:
         fsspec_fs, base = fsspec.core.url_to_fs(text)
         filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs))
     return Location(filesystem, base, text)
+
+
+class UnwritableLocationError(UserInputError, OSError):
+    """An output location that cannot be created or written; the message names it and why."""
+
+
+def ensure_writable(uri: str | Path) -> str:
+    """Create the output directory `uri` (local path or URI) and prove it takes a file.
+
+    Returns the absolute local path (or the URI as given). Called before any work, so an
+    unwritable `--out` (read-only mount, below a regular file, a symlink loop, no permission)
+    is refused in one line instead of failing after the first shard or training step.
+    """
+    text = str(uri)
+    try:
+        location = open_location(text)
+        location.filesystem.create_dir(location.base, recursive=True)
+        probe = location.join(f".write-probe-{os.getpid()}")
+        location.write_bytes(probe, b"")
+        location.filesystem.delete_file(probe)
+    except (OSError, RuntimeError, ValueError) as error:  # RuntimeError: a symlink loop
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UnwritableLocationError(f"{text}: cannot write here ({reason})") from error
+    return location.uri

@@ -149,7 +149,11 @@ class ShardStats:
     """Done-marker of a shard: written last, after every table file of the shard is in place.
 
     `rows` maps each table the shard wrote (e.g. clips, failures) to its row count;
-    `num_frames` counts the motion frames in it (clips or pose tracks).
+    `num_frames` counts the motion frames in it (clips or pose tracks). What the marker vouches
+    for is checked by `storage.shard_health`: each table file's byte size (`table_bytes`) and
+    its Parquet footer's row count (`rows`). `settings_json` is the canonical JSON of the stage
+    settings that shaped the shard (their digest is part of the shard id), e.g. the split rule.
+    Markers written before `table_bytes` existed are checked by existence and row count only.
     """
 
     shard_id: str
@@ -160,6 +164,8 @@ class ShardStats:
     bytes_written: int
     inputs: tuple[str, ...]
     written_at: str = field(default_factory=utc_now_iso)
+    table_bytes: dict[str, int] = field(default_factory=dict)
+    settings_json: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))

@@ -16,6 +16,7 @@ from dataclasses import asdict, fields
 import numpy as np
 import pyarrow as pa
 
+from storage.errors import UserInputError
 from storage.records import FailureRecord, MotionClip, RecordError
 from storage.skeleton import NUM_JOINTS, SKELETON_NAME
 
@@ -37,7 +38,7 @@ META_VERSION = b"stylemotion.schema_version"
 META_SKELETON = b"stylemotion.skeleton"
 
 
-class SchemaVersionError(RecordError):
+class SchemaVersionError(UserInputError, RecordError):
     """A file was written with a table, schema version or skeleton this code does not know."""
 
 

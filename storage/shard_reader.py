@@ -1,7 +1,10 @@
 """Reading finished shards: streaming clips with label filters, listing labels, failures, stats.
 
 Only shards with a done-marker exist for the reader; temporary files and shards whose writer was
-interrupted are invisible. Every file's schema metadata is checked before its rows are read
+interrupted are invisible. A shard whose files no longer match its marker (missing, truncated,
+an unreadable footer, a schema version this code does not know) is left out with one warning
+and listed by `damaged_shards`, so every intact shard stays readable
+(`storage.shard_health`). Every file's schema metadata is checked before its rows are read
 (`storage.schema.check_schema_metadata`). Clips stream record batch by record batch through
 `pyarrow.dataset` with the filters pushed down, so memory follows the batch size, not the
 dataset size.
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from storage.filesystem import Location, open_location
@@ -31,10 +35,13 @@ from storage.schema import (
     table_to_clips,
     table_to_failures,
 )
+from storage.shard_health import ShardProblem, read_marker, shard_problem, warn_once
 from storage.shard_writer import DONE_DIR, TEMP_PREFIX
 from storage.tables import TABLE_SCHEMAS
 
 FilterValue = str | Iterable[str] | None
+# (root uri, shard id, stat of its marker and files) -> the check's result, shared by readers
+_HEALTH_CACHE: dict[tuple, ShardProblem | None] = {}
 
 
 class ClipNotFoundError(KeyError):
@@ -69,24 +76,45 @@ class ShardReader:
         self.location = root if isinstance(root, Location) else open_location(root)
 
     def shard_ids(self, table: str | None = None) -> list[str]:
-        """Finished shards, all of them or those that wrote `table`."""
-        done = self._names(DONE_DIR, ".json")
+        """Finished, intact shards, all of them or those that wrote `table`."""
+        problems = self._check_shards()
+        done = [shard_id for shard_id, problem in problems.items() if problem is None]
         if table is None:
             return done
-        return sorted(set(done) & set(self._names(table, ".parquet")))
+        return sorted(set(done) & set(self._stat_files(table, ".parquet")))
 
-    def _names(self, directory: str, suffix: str) -> list[str]:
-        paths = self.location.list_files(self.location.join(directory), suffix=suffix)
-        names = [path.rsplit("/", 1)[-1] for path in paths]
-        return [name[: -len(suffix)] for name in names if not name.startswith(TEMP_PREFIX)]
+    def damaged_shards(self) -> list[ShardProblem]:
+        """Shards with a done-marker that cannot be read as it says (left out of every read)."""
+        return [problem for problem in self._check_shards().values() if problem is not None]
+
+    def _check_shards(self) -> dict[str, ShardProblem | None]:
+        markers = self._stat_files(DONE_DIR, ".json")
+        files = {table: self._stat_files(table, ".parquet") for table in TABLE_SCHEMAS}
+        problems: dict[str, ShardProblem | None] = {}
+        for shard_id, marker_stat in markers.items():
+            file_stats = tuple((t, found.get(shard_id)) for t, found in files.items())
+            key = (self.location.uri, shard_id, marker_stat, file_stats)
+            if key not in _HEALTH_CACHE:
+                _HEALTH_CACHE[key] = shard_problem(self.location, shard_id)
+            problems[shard_id] = _HEALTH_CACHE[key]
+            if problems[shard_id] is not None:
+                warn_once(self.location, problems[shard_id])
+        return problems
+
+    def _stat_files(self, directory: str, suffix: str) -> dict[str, tuple[int, int]]:
+        """{name without suffix: (size, mtime ns)} of the finished files in `directory`."""
+        selector = pafs.FileSelector(self.location.join(directory), allow_not_found=True)
+        found = {}
+        for info in self.location.filesystem.get_file_info(selector):
+            name = info.base_name
+            finished = name.endswith(suffix) and not name.startswith(TEMP_PREFIX)
+            if info.type == pafs.FileType.File and finished:
+                found[name[: -len(suffix)]] = (info.size or 0, info.mtime_ns or 0)
+        return dict(sorted(found.items()))
 
     def stats(self) -> list[ShardStats]:
-        stats = []
-        for shard_id in self.shard_ids():
-            payload = self.location.read_json(self.location.join(DONE_DIR, f"{shard_id}.json"))
-            payload["inputs"] = tuple(payload["inputs"])
-            stats.append(ShardStats(**payload))
-        return stats
+        """The done-markers of the intact shards."""
+        return [read_marker(self.location, shard_id) for shard_id in self.shard_ids()]
 
     def dataset(self, table: str) -> ds.Dataset:
         """A pyarrow dataset over the finished shards of `table`, schema versions checked."""

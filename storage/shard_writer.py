@@ -35,11 +35,11 @@ from storage.schema import (
     clips_to_table,
     failures_to_table,
 )
+from storage.shard_health import DONE_DIR, done_marker_path, shard_problem
 from storage.tables import TABLE_SCHEMAS, parquet_write_options
 
 logger = logging.getLogger(__name__)
 
-DONE_DIR = "_done"
 TEMP_PREFIX = ".tmp-"
 ROW_GROUP_CLIPS = 64  # clips per row group: the unit a filtered reader skips or streams
 
@@ -50,9 +50,22 @@ class ShardPlan:
 
     shard_id: str
     inputs: tuple[str, ...]
+    settings_json: str = ""  # the stage settings that shaped it, recorded in its done-marker
 
 
-def plan_shards(inputs: Sequence[str], shard_size: int, prefix: str) -> list[ShardPlan]:
+def settings_identity(settings: Mapping[str, object]) -> tuple[str, str]:
+    """(canonical JSON, 8-hex digest) of the settings that shape a stage's shards.
+
+    A stage puts the digest in its shard ids, so a changed setting gives new shards (derived
+    anew) instead of silently keeping shards made under the old one.
+    """
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return text, hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def plan_shards(
+    inputs: Sequence[str], shard_size: int, prefix: str, settings_json: str = ""
+) -> list[ShardPlan]:
     """Cut the sorted, de-duplicated inputs into shards of `shard_size` with stable ids.
 
     The id is `<prefix>-<index>-<hash of the member inputs>`: the same inputs give the same ids
@@ -65,16 +78,20 @@ def plan_shards(inputs: Sequence[str], shard_size: int, prefix: str) -> list[Sha
     for index, start in enumerate(range(0, len(ordered), shard_size)):
         members = tuple(ordered[start : start + shard_size])
         digest = hashlib.sha1("\n".join(members).encode("utf-8")).hexdigest()[:10]
-        plans.append(ShardPlan(f"{prefix}-{index:05d}-{digest}", members))
+        plans.append(ShardPlan(f"{prefix}-{index:05d}-{digest}", members, settings_json))
     return plans
 
 
-def done_marker_path(location: Location, shard_id: str) -> str:
-    return location.join(DONE_DIR, f"{shard_id}.json")
-
-
 def is_shard_done(location: Location, shard_id: str) -> bool:
-    return location.exists(done_marker_path(location, shard_id))
+    """True when the shard's done-marker exists and its files are as the marker says.
+
+    A damaged shard (file missing, truncated, unreadable footer, row count off) is not done, so
+    the stage that wrote it rewrites it; one written by a newer stylemotion stays done.
+    """
+    if not location.exists(done_marker_path(location, shard_id)):
+        return False
+    problem = shard_problem(location, shard_id)
+    return problem is None or not problem.rewrite
 
 
 def _write_table_atomically(location: Location, table: pa.Table, directory: str, name: str) -> int:
@@ -105,21 +122,30 @@ def _write_done_marker(location: Location, stats: ShardStats) -> None:
 def write_table_shard(
     location: Location, plan: ShardPlan, tables: Mapping[str, pa.Table], num_frames: int
 ) -> ShardStats:
-    """Write every table of one shard atomically, then its done-marker; return the stats."""
+    """Write every table of one shard atomically, then its done-marker; return the stats.
+
+    A stale marker (of a damaged shard being rewritten) goes first, so no reader ever pairs
+    it with the new files.
+    """
     remove_shard_temporaries(location, plan.shard_id, tables)
+    marker = done_marker_path(location, plan.shard_id)
+    if location.exists(marker):
+        location.filesystem.delete_file(marker)
     name = f"{plan.shard_id}.parquet"
-    bytes_written = sum(
-        _write_table_atomically(location, table, table_name, name)
+    table_bytes = {
+        table_name: _write_table_atomically(location, table, table_name, name)
         for table_name, table in tables.items()
-    )
+    }
     stats = ShardStats(
         shard_id=plan.shard_id,
         rows={table_name: table.num_rows for table_name, table in tables.items()},
         schema_versions={table_name: SCHEMA_VERSIONS[table_name] for table_name in tables},
         num_inputs=len(plan.inputs),
         num_frames=num_frames,
-        bytes_written=bytes_written,
+        bytes_written=sum(table_bytes.values()),
         inputs=plan.inputs,
+        table_bytes=table_bytes,
+        settings_json=plan.settings_json,
     )
     _write_done_marker(location, stats)
     logger.info("shard %s done: %s", plan.shard_id, stats.rows)

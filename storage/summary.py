@@ -32,6 +32,8 @@ class DatasetSummary:
     scenes: dict[str, int]
     failures: int
     failures_by_kind: dict[str, int]
+    damaged_shards: tuple[str, ...] = ()  # "<shard id>: <reason>", left out of every read
+    shard_settings: dict[str, int] | None = None  # settings that shaped shards -> shard count
 
 
 def _counts(values: list[object]) -> dict[str, int]:
@@ -59,6 +61,8 @@ def summarise_dataset(reader: ShardReader) -> DatasetSummary:
         scenes=_counts(labels["scene_label"].to_pylist()),
         failures=len(failures),
         failures_by_kind=_counts([failure.error_kind for failure in failures]),
+        damaged_shards=tuple(problem.describe() for problem in reader.damaged_shards()),
+        shard_settings=_counts([s.settings_json for s in reader.stats() if s.settings_json]),
     )
 
 
@@ -71,6 +75,14 @@ def format_summary(summary: DatasetSummary) -> str:
     ]
     if summary.unique_clip_ids != summary.clips:
         lines.append(f"WARNING: {summary.clips - summary.unique_clip_ids} duplicate clip ids")
+    if summary.damaged_shards:
+        lines.append(
+            f"WARNING: {len(summary.damaged_shards)} damaged shard(s) left out of every read "
+            "(re-run the stage that wrote them to rewrite exactly these):"
+        )
+        lines.extend(f"  {description}" for description in summary.damaged_shards)
+    for settings, count in (summary.shard_settings or {}).items():
+        lines.append(f"settings of {count} shard(s): {settings}")
     for title, counts in (
         ("styles", summary.styles),
         ("contents", summary.contents),

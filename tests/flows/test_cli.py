@@ -64,9 +64,12 @@ def test_render_writes_a_playable_video(bandai_root: Path, tmp_path: Path) -> No
 
 def test_errors_name_the_input(tmp_path: Path, bandai_root: Path, capsys) -> None:
     capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory (ROOT)" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
     assert main(["inspect", str(tmp_path / "empty")]) == 2
     assert "no finished shards" in capsys.readouterr().err
     assert main(["render", str(bandai_root), "0000000000000000", str(tmp_path / "x.mp4")]) == 2
     assert "no clip '0000000000000000'" in capsys.readouterr().err
     assert main(["ingest-mocap", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
-    assert "not a readable directory" in capsys.readouterr().err
+    assert "no such file or directory (SRC_DIR)" in capsys.readouterr().err

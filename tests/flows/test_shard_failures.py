@@ -12,10 +12,9 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
-from extract.mocap_ingest import MocapIngestConfig, find_mocap_inputs
+from extract.mocap_ingest import MocapIngestConfig, MocapIngester, find_mocap_inputs
 from flows.mocap_flows import ingest_mocap_flow
 from storage.shard_reader import ShardReader
-from storage.shard_writer import plan_shards
 from storage.summary import summarise_dataset
 
 
@@ -32,7 +31,7 @@ def test_failing_shard_is_retried_reported_and_redone(
 ) -> None:
     root = tmp_path / "dataset"
     config = MocapIngestConfig(str(bandai_dir), str(root), shard_size=40)
-    plans = plan_shards(find_mocap_inputs(bandai_dir), 40, config.shard_prefix)
+    plans = MocapIngester(config).plan(find_mocap_inputs(bandai_dir))
     blocked = plans[2].shard_id
     (root / "clips" / f"{blocked}.parquet").mkdir(parents=True)
     state = ingest_mocap_flow(config, return_state=True)

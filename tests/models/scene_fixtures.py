@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bandai_split import BANDAI_SPLIT
+
 STYLES = ("angry", "happy", "normal", "tired")
 CONTENTS = ("walk", "run", "bow", "guide", "byebye")
 TINY_ENCODER = [
@@ -46,7 +48,7 @@ def _small_bandai(bandai_dir: Path, work: Path) -> Path:
         if style in STYLES and content in CONTENTS:
             shutil.copy(path, source / path.name)
     root = work / "dataset"
-    ingest_mocap(MocapIngestConfig(str(source), str(root), test_contents=("guide", "byebye")))
+    ingest_mocap(MocapIngestConfig(str(source), str(root), **BANDAI_SPLIT))
     return root
 
 

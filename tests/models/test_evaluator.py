@@ -25,6 +25,7 @@ from models.evaluator_train import TrainEvaluatorConfig, cross_fit_folds, load_e
 from models.windows import load_clips, split_of
 from storage.canonical import rotation_about_y
 from storage.checksums import file_sha256
+from tests.bandai_split import BANDAI_SPLIT
 
 TINY = [
     "steps=120",
@@ -38,7 +39,7 @@ TINY = [
 @pytest.fixture(scope="module")
 def bandai_root(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("evaluator") / "dataset"
-    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root)))
+    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root), **BANDAI_SPLIT))
     return root
 
 

@@ -23,6 +23,7 @@ from models.stylization_eval import (
 from models.sweep_plot import plot_strength_sweep
 from models.windows import load_clips
 from storage.records import MotionClip
+from tests.bandai_split import BANDAI_SPLIT
 
 STYLES = ["angry", "happy", "old", "sad", "zorro"]
 
@@ -30,7 +31,7 @@ STYLES = ["angry", "happy", "old", "sad", "zorro"]
 @pytest.fixture(scope="module")
 def bandai_root(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("stylization") / "dataset"
-    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root)))
+    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root), **BANDAI_SPLIT))
     return root
 
 

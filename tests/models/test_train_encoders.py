@@ -14,6 +14,7 @@ from flows.cli import main
 from models.eval_encoders import EvalConfig, evaluate_encoders
 from models.train_encoders import TrainEncodersConfig, train_encoders
 from models.training_data import TrainingDataError
+from tests.bandai_split import BANDAI_SPLIT
 
 TINY = [
     "model.d_model=32",
@@ -33,7 +34,7 @@ TINY = [
 @pytest.fixture(scope="module")
 def bandai_root(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train") / "dataset"
-    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root)))
+    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(root), **BANDAI_SPLIT))
     return root
 
 

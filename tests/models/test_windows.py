@@ -32,11 +32,12 @@ from models.windows import (
     WindowDataset,
     WindowIndex,
     collate_windows,
-    default_split_note,
     load_clips,
+    split_note,
     split_of,
 )
 from storage.records import MotionClip
+from tests.bandai_split import BANDAI_SPLIT
 
 CONFIG = FeatureConfig()
 W = CONFIG.window_frames
@@ -46,7 +47,7 @@ NO_AUGMENT = AugmentConfig(noise=False, rotate=False, speed_change=False, mirror
 @pytest.fixture(scope="module")
 def root(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bandai") / "ds"
-    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(out), test_contents=("guide", "byebye")))
+    ingest_mocap(MocapIngestConfig(str(bandai_dir), str(out), **BANDAI_SPLIT))
     return out
 
 
@@ -71,7 +72,7 @@ def _walk(clips: list[MotionClip], style: str = "happy") -> MotionClip:
     return next(c for c in clips if (c.content, c.style, c.take) == ("walk", style, "001"))
 
 
-def test_split_is_independent_of_ingest_options(root: Path, clips: list[MotionClip]) -> None:
+def test_training_reads_the_split_the_ingest_stored(root: Path, clips: list[MotionClip]) -> None:
     assert len(clips) == 174
     splits = {clip.clip_id: split_of(clip) for clip in clips}
     test = [c for c in clips if splits[c.clip_id] == "test"]
@@ -79,7 +80,7 @@ def test_split_is_independent_of_ingest_options(root: Path, clips: list[MotionCl
     assert held_contents == {"guide": 15, "byebye": 15}
     assert sorted(c.take for c in test if c.content == "walk") == ["002"] * 15
     assert len(test) == 45
-    assert {c.clip_id for c in clips if c.split == "test"} <= {c.clip_id for c in test}
+    assert all(split_of(c) == c.split for c in clips)
     val = [c for c in clips if splits[c.clip_id] == "val"]
     assert 0.04 * 129 <= len(val) <= 0.2 * 129
     assert [split_of(c) for c in clips] == list(splits.values())  # deterministic
@@ -88,7 +89,8 @@ def test_split_is_independent_of_ingest_options(root: Path, clips: list[MotionCl
     assert {c.content for c in train_clips} >= {"walk", "run", "dash", "bow", "bye", "punch"}
     assert load_clips(root, splits=("val", "test"), datasets="bandai_namco_1") != []
     assert load_clips(root, splits="train", datasets="no-such-set") == []
-    assert "guide" in default_split_note() and "002" in default_split_note()
+    note = split_note(root)
+    assert "guide" in note and "walk" in note and "002" in note
 
 
 def test_vocabulary_lookups(clips: list[MotionClip], vocabulary: LabelVocabulary) -> None:

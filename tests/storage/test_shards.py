@@ -11,7 +11,7 @@ import pytest
 
 from storage.filesystem import open_location
 from storage.records import FailureRecord
-from storage.schema import SchemaVersionError, clips_to_table, table_to_clips
+from storage.schema import clips_to_table, table_to_clips
 from storage.shard_reader import ClipFilter, ClipNotFoundError, ShardReader
 from storage.shard_writer import (
     ShardPlan,
@@ -127,15 +127,81 @@ def test_unfinished_shard_is_invisible_and_rewritten(tmp_path: Path) -> None:
     )
 
 
-def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
-    _write_two_shards(str(tmp_path))
-    path = next((tmp_path / "clips").glob("*.parquet"))
+def test_unknown_schema_version_is_left_out_and_named(tmp_path: Path) -> None:
+    clips = _write_two_shards(str(tmp_path))
+    path = sorted((tmp_path / "clips").glob("*.parquet"))[0]
     table = pq.read_table(path)
     metadata = dict(table.schema.metadata)
     metadata[b"stylemotion.schema_version"] = b"99"
     pq.write_table(table.replace_schema_metadata(metadata), path)
-    with pytest.raises(SchemaVersionError, match="version 99"):
-        list(ShardReader(tmp_path).iter_clips())
+    reader = ShardReader(tmp_path)
+    assert len(list(reader.iter_clips())) == len(clips) - 5  # the other shard stays readable
+    (problem,) = reader.damaged_shards()
+    assert "version 99" in problem.reason and not problem.rewrite
+    assert is_shard_done(open_location(tmp_path), problem.shard_id)  # never overwritten
+    with pytest.raises(KeyError):
+        reader.read_shard("clips", problem.shard_id)
+
+
+def _damage_truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _damage_delete(path: Path) -> None:
+    path.unlink()
+
+
+def _damage_rewrite_fewer_rows(path: Path) -> None:
+    table = pq.read_table(path)
+    pq.write_table(table.slice(0, 1), path)
+
+
+def _damage_flip_footer(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-12:-8] = b"\xff\xff\xff\xff"  # the footer length: same size, unreadable footer
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_damage_truncate, _damage_delete, _damage_rewrite_fewer_rows, _damage_flip_footer],
+)
+def test_a_damaged_shard_is_named_left_out_and_rewritten(tmp_path: Path, damage) -> None:
+    clips = _write_two_shards(str(tmp_path))
+    location = open_location(tmp_path)
+    plans = plan_shards([c.source_uri for c in clips], 5, "unit")
+    damage(tmp_path / "clips" / f"{plans[0].shard_id}.parquet")
+    reader = ShardReader(tmp_path)
+    assert sorted(c.clip_id for c in reader.iter_clips()) == sorted(c.clip_id for c in clips[5:])
+    assert [p.shard_id for p in reader.damaged_shards()] == [plans[0].shard_id]
+    assert reader.shard_ids() == [plans[1].shard_id]
+    assert not is_shard_done(location, plans[0].shard_id)
+    assert is_shard_done(location, plans[1].shard_id)
+    write_shard(location, plans[0], clips[:5], [])  # what re-running the stage does
+    assert ShardReader(tmp_path).damaged_shards() == []
+    assert len(list(ShardReader(tmp_path).iter_clips())) == len(clips)
+
+
+def test_an_unreadable_done_marker_is_a_damaged_shard(tmp_path: Path) -> None:
+    clips = _write_two_shards(str(tmp_path))
+    plans = plan_shards([c.source_uri for c in clips], 5, "unit")
+    marker = tmp_path / "_done" / f"{plans[1].shard_id}.json"
+    marker.write_text(marker.read_text()[:20])
+    reader = ShardReader(tmp_path)
+    assert [p.shard_id for p in reader.damaged_shards()] == [plans[1].shard_id]
+    assert "unreadable" in reader.damaged_shards()[0].reason
+    assert len(list(reader.iter_clips())) == 5
+    assert not is_shard_done(open_location(tmp_path), plans[1].shard_id)
+
+
+def test_the_marker_records_sizes_and_settings(tmp_path: Path) -> None:
+    location = open_location(tmp_path)
+    plan = ShardPlan("unit-00000-abc", ("a",), settings_json='{"scale":1.0}')
+    stats = write_shard(location, plan, _clips(2), [])
+    assert (
+        stats.table_bytes["clips"] == (tmp_path / "clips" / "unit-00000-abc.parquet").stat().st_size
+    )
+    assert ShardReader(tmp_path).stats()[0].settings_json == '{"scale":1.0}'
 
 
 def test_a_shard_of_only_failures(tmp_path: Path) -> None:
