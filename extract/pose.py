@@ -10,7 +10,10 @@ too few detections are dropped (counted), the rest ranked by prominence (size x 
 and the first `max_people_tracks` of each shot kept: with the default of 1 that is the one main
 subject. Frames where a kept person is not detected hold zeros with `detected` False, and
 `start_frame` indexes the normalised video, so frame indices line up with it. Failures are
-typed: `VideoError` subclasses (from probing or decoding) and `PoseModelError`.
+typed: `VideoError` subclasses (from probing or decoding) and `PoseModelError`. A video that
+decodes but keeps no track at all is a failure too (`NoPoseTrackError`, from
+`extract_video_poses`): too brief a person (`TooShort`) or nobody (`NoPerson`), never a silent
+nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from extract.pose_tracking import (
 )
 from extract.shots import Shot, ShotConfig, ShotDetector
 from extract.video_frames import NormalisationPlan, NormaliseConfig, open_video_frames
+from extract.video_probe import VideoError
 from storage.checksums import file_sha256
 from storage.records import make_clip_id
 from storage.video_records import PoseTrack
@@ -102,6 +106,45 @@ class PoseExtraction:
     dropped_chimeras: int = 0  # pieces dropped between two identity breaks
 
 
+class NoPoseTrackError(VideoError):
+    """The video decoded, but no track was kept (e.g. its people were cut as identity swaps)."""
+
+    kind = "NoTrack"
+
+
+class PersonTooBriefError(NoPoseTrackError):
+    """Every track was shorter than `PoseConfig.min_track_s` (a very short video, a passer-by)."""
+
+    kind = "TooShort"
+
+
+class NoPersonError(NoPoseTrackError):
+    """MediaPipe detected nobody in any frame."""
+
+    kind = "NoPerson"
+
+
+def no_track_error(
+    video_path: str | Path, extraction: PoseExtraction, config: PoseConfig
+) -> NoPoseTrackError:
+    """Why `extraction`, which kept no track, kept none (the error names the video)."""
+    seconds = extraction.num_frames / extraction.fps if extraction.fps else 0.0
+    length = f"{extraction.num_frames} frames ({seconds:.2f} s at {extraction.fps:g} fps)"
+    if extraction.dropped_short_tracks:
+        return PersonTooBriefError(
+            video_path,
+            f"no pose track kept: {extraction.dropped_short_tracks} track(s) shorter than "
+            f"min_track_s {config.min_track_s:g} s in {length}",
+        )
+    if not extraction.num_detections:
+        return NoPersonError(video_path, f"no pose track kept: nobody detected in {length}")
+    return NoPoseTrackError(
+        video_path,
+        f"no pose track kept from {extraction.num_detections} detections in {length} "
+        f"({extraction.dropped_chimeras} piece(s) cut between identity switches)",
+    )
+
+
 @dataclass(frozen=True)
 class _ModelIdentity:
     path: Path
@@ -124,8 +167,15 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
 def extract_video_poses(
     video_path: str | Path, video_id: str, config: PoseConfig | None = None
 ) -> list[PoseTrack]:
-    """The pose tracks of one video (see `run_pose_extraction` for the counts as well)."""
-    return list(run_pose_extraction(video_path, video_id, config).tracks)
+    """The pose tracks of one video; `NoPoseTrackError` says why when there is none.
+
+    `run_pose_extraction` gives the counts as well, and an empty result without raising.
+    """
+    config = config or PoseConfig()
+    extraction = run_pose_extraction(video_path, video_id, config)
+    if not extraction.tracks:
+        raise no_track_error(video_path, extraction, config)
+    return list(extraction.tracks)
 
 
 def run_pose_extraction(

@@ -5,7 +5,8 @@ variable `STYLEMOTION_POSE_MODEL`, else a cached copy in `$XDG_CACHE_HOME/stylem
 (`~/.cache/stylemotion/` by default), else one download of Google's official
 `pose_landmarker_full.task` into that cache (written to a temporary name, checked to be a model
 bundle, then renamed). Without internet the download fails with a `PoseModelError` that names
-the settings to use instead. `storage.checksums.file_sha256` fingerprints the model stored
+the settings to use instead; it is a `storage.errors.UserInputError`, so the command line
+prints it as one line. `storage.checksums.file_sha256` fingerprints the model stored
 on every `PoseTrack`.
 """
 
@@ -18,6 +19,8 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+
+from storage.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ _HOW_TO_SET = (
 )
 
 
-class PoseModelError(RuntimeError):
+class PoseModelError(UserInputError, RuntimeError):
     """The pose model file cannot be found, downloaded or loaded."""
 
 

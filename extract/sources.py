@@ -20,6 +20,10 @@ Each style needs at least one of `queries`, `urls`, `local`. A query is a string
 apply) or a mapping with `query` and optional `limit` and `site`. Relative `local` paths are
 resolved against the styles file's folder. Every mistake raises `SourcesError` naming the file
 and the key (e.g. `styles.angry.queries[1].limit`). Queries may be any Unicode text.
+
+A styles file is untrusted input, so its size is bounded before parsing (`MAX_STYLES_BYTES`),
+YAML aliases (`*name`) are refused (a styles file needs none, and nested aliases are the
+"billion laughs" bomb), and every value quoted in a message is cut (`storage.errors`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from pathlib import Path
 import yaml
 from yt_dlp.extractor import gen_extractor_classes
 
+from storage.errors import UserInputError, cut_message, short_repr
+
 logger = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset(
@@ -44,10 +50,28 @@ _TOP_KEYS = frozenset({"defaults", "styles"})
 _DEFAULT_KEYS = frozenset({"limit", "site", "max_duration_s", "max_height"})
 _STYLE_KEYS = frozenset({"queries", "urls", "local"})
 _QUERY_KEYS = frozenset({"query", "limit", "site"})
+MAX_STYLES_BYTES = 1_000_000
+_MAX_KEY_CHARS = 200
 
 
-class SourcesError(ValueError):
+class SourcesError(UserInputError, ValueError):
     """The styles file is unreadable or breaks the format (the message names file and key)."""
+
+
+class _AliasRefused(yaml.YAMLError):
+    """A YAML alias in a styles file (raised while composing, before anything is expanded)."""
+
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(f"line {mark.line + 1}, column {mark.column + 1}")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses every alias, so no node is ever shared or expanded."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused(self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True)
@@ -63,7 +87,7 @@ class QuerySource:
         if not self.query.strip():
             raise SourcesError(f"style {self.style}: empty search query")
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit <= 0:
-            raise SourcesError(f"query {self.query!r}: limit must be an integer > 0")
+            raise SourcesError(f"query {short_repr(self.query)}: limit must be an integer > 0")
 
     @property
     def search_string(self) -> str:
@@ -134,7 +158,7 @@ class _Reader:
         self.default_site = DEFAULT_SITE
 
     def fail(self, key: str, reason: str) -> SourcesError:
-        return SourcesError(f"{self.origin}: {key}: {reason}")
+        return SourcesError(f"{self.origin}: {cut_message(key, _MAX_KEY_CHARS)}: {reason}")
 
     def mapping(self, value: object, key: str, allowed: frozenset[str]) -> dict:
         if not isinstance(value, dict):
@@ -153,17 +177,17 @@ class _Reader:
 
     def limit(self, value: object, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.fail(key, f"limit must be an integer > 0, got {value!r}")
+            raise self.fail(key, f"limit must be an integer > 0, got {short_repr(value)}")
         return value
 
     def site(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not is_search_site(value):
-            raise self.fail(key, f"{value!r} is not a search prefix this yt-dlp knows")
+            raise self.fail(key, f"{short_repr(value)} is not a search prefix this yt-dlp knows")
         return value
 
     def positive_number(self, value: object, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail(key, f"expected a number > 0, got {value!r}")
+            raise self.fail(key, f"expected a number > 0, got {short_repr(value)}")
         return float(value)
 
     def read(self, data: object) -> StylesFile:
@@ -221,29 +245,65 @@ class _Reader:
 
     def url(self, style: str, item: object, key: str) -> UrlSource:
         if not isinstance(item, str) or not urllib.parse.urlsplit(item.strip()).scheme:
-            raise self.fail(key, f"expected a URL with a scheme (https://...), got {item!r}")
+            raise self.fail(
+                key, f"expected a URL with a scheme (https://...), got {short_repr(item)}"
+            )
         return UrlSource(style=style, url=item.strip())
 
     def local(self, style: str, item: object, key: str) -> LocalSource:
         if not isinstance(item, str) or not item.strip():
-            raise self.fail(key, f"expected a file or folder path, got {item!r}")
+            raise self.fail(key, f"expected a file or folder path, got {short_repr(item)}")
         path = Path(item.strip()).expanduser()
-        path = (path if path.is_absolute() else self.origin.parent / path).resolve()
-        if not path.exists():
-            raise self.fail(key, f"{path} does not exist")
+        path = path if path.is_absolute() else self.origin.parent / path
+        shown = cut_message(str(path), _MAX_KEY_CHARS)
+        try:
+            path = path.resolve()
+            exists = path.exists()
+        except (OSError, RuntimeError) as error:  # name too long; a symlink loop (RuntimeError)
+            reason = getattr(error, "strerror", None) or "a symlink loop"
+            raise self.fail(key, f"{shown}: not a usable path ({reason})") from error
+        if not exists:
+            raise self.fail(key, f"{shown} does not exist")
         return LocalSource(style=style, path=path)
+
+
+def _read_text(origin: Path) -> str:
+    """The file's text, refused unread beyond `MAX_STYLES_BYTES` (also a FIFO or /dev/zero)."""
+    try:
+        with origin.open("rb") as handle:
+            data = handle.read(MAX_STYLES_BYTES + 1)
+    except OSError as error:
+        raise SourcesError(f"{origin}: cannot read the styles file: {error}") from error
+    if len(data) > MAX_STYLES_BYTES:
+        raise SourcesError(
+            f"{origin}: larger than {MAX_STYLES_BYTES} bytes; a styles file is a short list of "
+            "queries, URLs and paths"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SourcesError(f"{origin}: not valid YAML: not UTF-8 text ({error.reason})") from error
+
+
+def _parse_yaml(origin: Path, text: str) -> object:
+    """The YAML document, with aliases and runaway nesting refused as `SourcesError`."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _AliasRefused as error:
+        raise SourcesError(
+            f"{origin}: {error}: YAML aliases (*name) are not allowed in a styles file "
+            "(it needs none; write the value out instead)"
+        ) from error
+    except yaml.YAMLError as error:
+        raise SourcesError(f"{origin}: not valid YAML: {cut_message(str(error))}") from error
+    except RecursionError as error:
+        raise SourcesError(f"{origin}: not valid YAML: nested too deeply") from error
 
 
 def read_styles_file(path: str | Path) -> StylesFile:
     """Parse and validate a styles file (format in the module docstring)."""
     origin = Path(path)
-    try:
-        data = yaml.safe_load(origin.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SourcesError(f"{origin}: cannot read the styles file: {error}") from error
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise SourcesError(f"{origin}: not valid YAML: {error}") from error
-    styles = _Reader(origin).read(data)
+    styles = _Reader(origin).read(_parse_yaml(origin, _read_text(origin)))
     logger.info("%s: %d sources", origin, len(styles.sources))
     return styles
 

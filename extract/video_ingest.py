@@ -3,12 +3,14 @@
 Owns the two stages after the crawl. `extract_pending_poses`: every video with an `ok` row in
 the videos table and no finished pose shard is planned into pose shards (ids from the sorted
 pending video ids, prefix `pose`); each shard runs MediaPipe on its videos (`extract.pose`) and
-writes the `poses` table plus one failure per video that could not be read. Pose extraction is
-the expensive step, so shards run in worker processes (`workers`), never threads.
-`derive_pending_clips`: every finished pose shard gets one clip shard
-(`vclips-<config hash>-<pose shard id>`) made by `extract.pose_clips` from its tracks; the hash
-of the canonicalisation settings is in the id, so changing a setting re-derives the clips
-(cheap) without re-running the pose model, and the clip shards of other settings are removed.
+writes the `poses` table plus one failure per video that could not be read or kept no track
+(too short, nobody in it). Pose extraction is the expensive step, so shards run in worker
+processes (`workers`), never threads. `derive_pending_clips`: every finished pose shard gets
+one clip shard (`vclips-<config hash>-<pose shard id>`) made by `extract.pose_clips` from its
+tracks; the hash of the canonicalisation settings is in the id, so changing a setting
+re-derives the clips (cheap) without re-running the pose model. The clip shards of other
+settings are removed only once every pose shard has its clip shard under the current ones
+(`remove_superseded_clip_shards`), so a failed re-derivation never leaves a video without clips.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from extract.media import local_media_file
 from extract.pose import PoseConfig, extract_video_poses
 from extract.pose_clips import CanonicaliseConfig, track_to_clips
 from extract.video_probe import VideoError
+from storage.errors import cut_message
 from storage.filesystem import Location, open_location
 from storage.records import FailureRecord, MotionClip
 from storage.schema import FAILURES_TABLE, POSES_TABLE, VIDEOS_TABLE, failures_to_table
@@ -48,6 +51,11 @@ logger = logging.getLogger(__name__)
 
 POSE_STAGE = "pose"
 CLIP_STAGE = "canonicalise"
+CLIP_SHARD_PREFIX = "vclips-"
+
+
+class ClipShardsFailedError(RuntimeError):
+    """Some clip shards could not be derived; the others are written, old settings' kept."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,46 @@ def canonicalise_hash(config: CanonicaliseConfig) -> str:
 
 
 def clip_shard_id(settings_hash: str, pose_shard_id: str) -> str:
-    return f"vclips-{settings_hash}-{pose_shard_id}"
+    return f"{CLIP_SHARD_PREFIX}{settings_hash}-{pose_shard_id}"
+
+
+def pose_shards_without_clips(location: Location, settings_hash: str) -> list[str]:
+    """Finished pose shards with no finished clip shard under the settings `settings_hash`."""
+    return [
+        pose_shard_id
+        for pose_shard_id in ShardReader(location).shard_ids(POSES_TABLE)
+        if not is_shard_done(location, clip_shard_id(settings_hash, pose_shard_id))
+    ]
+
+
+def remove_superseded_clip_shards(location: Location, settings_hash: str) -> int:
+    """Delete clip shards of other settings, only if every pose shard has its new clip shard.
+
+    Returns how many were removed: none while a replacement is missing (its old clips stay
+    readable; the next run derives it and then removes them).
+    """
+    missing = pose_shards_without_clips(location, settings_hash)
+    if missing:
+        logger.warning(
+            "%d pose shard(s) have no clips under settings %s yet (first %s): the clip shards "
+            "of other settings are kept",
+            len(missing),
+            settings_hash,
+            missing[0],
+        )
+        return 0
+    reader = ShardReader(location)
+    finished = set(reader.shard_ids()) | {problem.shard_id for problem in reader.damaged_shards()}
+    current = clip_shard_id(settings_hash, "")
+    superseded = sorted(
+        shard_id
+        for shard_id in finished
+        if shard_id.startswith(CLIP_SHARD_PREFIX) and not shard_id.startswith(current)
+    )
+    for shard_id in superseded:
+        logger.info("removing superseded clip shard %s", shard_id)
+        remove_shard(location, shard_id)
+    return len(superseded)
 
 
 def derive_clip_shard(
@@ -215,22 +262,32 @@ def derive_clip_shard(
 
 
 def derive_pending_clips(config: VideoExtractConfig, summary: ExtractSummary) -> ExtractSummary:
-    """Clip shards for every pose shard without one under the current settings."""
+    """Clip shards for every pose shard without one under the current settings.
+
+    A shard that fails does not stop the others; the old settings' clip shards are removed only
+    when none failed, and `ClipShardsFailedError` then names the failed shards.
+    """
     location = open_location(config.root)
-    reader = ShardReader(location)
     settings = canonicalise_hash(config.canonicalise)
-    videos = ok_videos(reader)
-    for pose_shard_id in reader.shard_ids(POSES_TABLE):
-        if is_shard_done(location, clip_shard_id(settings, pose_shard_id)):
+    videos = ok_videos(ShardReader(location))
+    failed: dict[str, str] = {}
+    for pose_shard_id in pose_shards_without_clips(location, settings):
+        try:
+            clips, frames, _ = derive_clip_shard(location, pose_shard_id, config, videos)
+        except Exception as error:  # reported after the other shards, like the flow's fan-out
+            logger.error("clip shard of %s failed: %s", pose_shard_id, error)
+            failed[pose_shard_id] = cut_message(f"{type(error).__name__}: {error}")
             continue
-        clips, frames, failures = derive_clip_shard(location, pose_shard_id, config, videos)
         summary.clip_shards_written += 1
         summary.clips += clips
         summary.clip_frames += frames
-    for shard_id in reader.shard_ids():
-        if shard_id.startswith("vclips-") and not shard_id.startswith(f"vclips-{settings}-"):
-            remove_shard(location, shard_id)
-            summary.clip_shards_superseded += 1
+    if failed:
+        listing = "; ".join(f"{shard}: {reason}" for shard, reason in failed.items())
+        raise ClipShardsFailedError(
+            f"{len(failed)} clip shard(s) failed ({summary.clip_shards_written} written; the "
+            f"clips of older settings are kept, re-run to redo the failed ones): {listing}"
+        )
+    summary.clip_shards_superseded += remove_superseded_clip_shards(location, settings)
     return summary
 
 

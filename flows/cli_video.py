@@ -4,6 +4,9 @@
 runs pose extraction and canonicalisation on every fetched video not yet extracted; and
 `ingest-videos` does both for files, folders or URLs given on the command line under one style
 label. Each ends with a summary table: videos ok / failed by reason, frames, clips, minutes.
+Local paths on the command line (sources, `--out`, the root) are made absolute first, and the
+pose model is located (or downloaded) before anything is crawled or extracted, so a missing
+model is one line at the start, not a traceback after the crawl.
 """
 
 from __future__ import annotations
@@ -80,6 +83,36 @@ def _run_crawl_sources(args: argparse.Namespace, sources, file_defaults) -> None
     )
 
 
+def _absolute_root(root: str) -> str:
+    """A local root as an absolute path (a URI is kept as given)."""
+    if "://" in root:
+        return root
+    return str(_resolved(root))
+
+
+def _resolved(argument: str, must_exist: bool = False) -> Path:
+    """`argument` as an absolute local path; one that cannot be resolved is a UsageError."""
+    try:
+        path = Path(argument).expanduser().resolve()
+        exists = path.exists()
+    except (OSError, RuntimeError) as error:  # a symlink loop is a RuntimeError before 3.13
+        reason = getattr(error, "strerror", None) or "a symlink loop"
+        raise UsageError(f"{argument}: not a usable path ({reason})") from error
+    if must_exist and not exists:
+        raise UsageError(f"{argument}: neither an existing file/folder nor a URL")
+    return path
+
+
+def _require_pose_model() -> None:
+    """Locate the pose model (or download it once) before any work; one line if it cannot."""
+    from extract.pose_model import PoseModelError, resolve_pose_model
+
+    try:
+        resolve_pose_model()
+    except PoseModelError as error:
+        raise UsageError(str(error)) from error
+
+
 def run_crawl(args: argparse.Namespace) -> int:
     from extract.sources import SourcesError, read_styles_file
 
@@ -87,6 +120,7 @@ def run_crawl(args: argparse.Namespace) -> int:
         styles = read_styles_file(args.styles_file)
     except (SourcesError, OSError) as error:
         raise UsageError(str(error)) from error
+    args.out = _absolute_root(args.out)
     defaults = {"max_height": styles.max_height, "max_duration_s": styles.max_duration_s}
     _run_crawl_sources(args, styles.sources, defaults)
     print_video_summary(args.out)
@@ -95,6 +129,7 @@ def run_crawl(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace, root: str) -> None:
     from extract.pose import PoseConfig
+    from extract.pose_model import PoseModelError
     from extract.video_ingest import VideoExtractConfig, extract_videos
 
     config = VideoExtractConfig(
@@ -104,7 +139,10 @@ def _extract(args: argparse.Namespace, root: str) -> None:
         workers=args.workers,
         pose=PoseConfig(num_poses=max(1, args.people), max_people_tracks=args.people),
     )
-    summary = extract_videos(config, show_progress=True)
+    try:
+        summary = extract_videos(config, show_progress=True)
+    except PoseModelError as error:  # e.g. a model file MediaPipe cannot load
+        raise UsageError(str(error)) from error
     print(
         f"extract: {summary.videos_pending} videos, {summary.tracks} tracks "
         f"({summary.pose_frames} frames), {summary.clips} clips, "
@@ -112,10 +150,21 @@ def _extract(args: argparse.Namespace, root: str) -> None:
     )
 
 
+def _has_videos_without_poses(root: str) -> bool:
+    from extract.video_ingest import ok_videos, videos_with_poses
+    from storage.shard_reader import ShardReader
+
+    reader = ShardReader(root)
+    return bool(set(ok_videos(reader)) - videos_with_poses(reader))
+
+
 def run_extract(args: argparse.Namespace) -> int:
     from flows.cli_common import require_dataset
 
+    args.root = _absolute_root(args.root)
     require_dataset(args.root)
+    if _has_videos_without_poses(args.root):  # deriving clips alone needs no model
+        _require_pose_model()
     _extract(args, args.root)
     print_video_summary(args.root)
     return 0
@@ -128,15 +177,16 @@ def _sources_from_arguments(arguments: list[str], style: str) -> list:
     for argument in arguments:
         if "://" in argument:
             sources.append(UrlSource(style, argument))
-        elif Path(argument).exists():
-            sources.append(LocalSource(style, Path(argument)))
-        else:
-            raise UsageError(f"{argument}: neither an existing file/folder nor a URL")
+            continue
+        sources.append(LocalSource(style, _resolved(argument, must_exist=True)))
     return sources
 
 
 def run_ingest_videos(args: argparse.Namespace) -> int:
-    _run_crawl_sources(args, _sources_from_arguments(args.sources, args.style), {})
+    sources = _sources_from_arguments(args.sources, args.style)
+    args.out = _absolute_root(args.out)
+    _require_pose_model()
+    _run_crawl_sources(args, sources, {})
     _extract(args, args.out)
     print_video_summary(args.out)
     return 0

@@ -10,7 +10,8 @@ done-marker, so a killed run re-run finishes only the missing shards. One bad vi
 with a reason and never fails the flow; a shard that keeps failing is reported with its reason
 after the others finish, and then fails the run. Crawl shards run side by side, so a video two
 of them find at once may be fetched twice; pose shards are planned per video id
-(`ok_videos` keeps one row per id), so its clips are never duplicated.
+(`ok_videos` keeps one row per id), so its clips are never duplicated. Clip shards of older
+cleaning settings are removed only once every pose shard has its new clip shard.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from extract.sources import Source
 from extract.video_ingest import (
     VideoExtractConfig,
     canonicalise_hash,
-    clip_shard_id,
     derive_clip_shard,
     extract_pose_shard,
     ok_videos,
     plan_pose_shards,
+    pose_shards_without_clips,
+    remove_superseded_clip_shards,
 )
 from flows.artifacts import (
     publish_dataset_summary,
@@ -46,9 +48,8 @@ from flows.pose_processes import run_in_pose_process, shutdown_pose_processes
 from flows.task_runners import runs_tasks_in_threads, task_runner_from_environment
 from flows.validation import check_crawl_extract
 from storage.filesystem import open_location
-from storage.schema import POSES_TABLE
 from storage.shard_reader import ClipFilter, ShardReader
-from storage.shard_writer import ShardPlan, is_shard_done, remove_shard
+from storage.shard_writer import ShardPlan, is_shard_done
 from storage.video_records import VideoStatus
 
 
@@ -155,27 +156,17 @@ def extract_poses(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str,
 
 def derive_clips(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str, str]]:
     """One task per pose shard without a clip shard under the current cleaning settings; clip
-    shards of other settings are removed."""
+    shards of other settings are removed only once every pose shard has its new clip shard."""
     location = open_location(config.root)
-    reader = ShardReader(location)
     settings = canonicalise_hash(config.canonicalise)
-    pending = [
-        pose_shard
-        for pose_shard in reader.shard_ids(POSES_TABLE)
-        if not is_shard_done(location, clip_shard_id(settings, pose_shard))
-    ]
+    pending = pose_shards_without_clips(location, settings)
     futures = {shard: clip_shard_task.submit(config, shard) for shard in pending}
     finished, failed = gather_shards(futures)
-    superseded = [
-        shard
-        for shard in reader.shard_ids()
-        if shard.startswith("vclips-") and not shard.startswith(f"vclips-{settings}-")
-    ]
-    for shard in superseded:
-        remove_shard(location, shard)
+    # Outdated clips go only when nothing failed: a video never loses its clips in between.
+    superseded = 0 if failed else remove_superseded_clip_shards(location, settings)
     totals = sum_stats(finished.values(), ("clips", "clip_frames", "segments_dropped"))
     totals["clip_shards_written"] = len(finished)
-    totals["clip_shards_superseded"] = len(superseded)
+    totals["clip_shards_superseded"] = superseded
     return totals, failed
 
 

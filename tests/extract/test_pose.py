@@ -22,7 +22,15 @@ import numpy as np
 import pytest
 from mediapipe.tasks.python import vision
 
-from extract.pose import EXTRACTOR_VERSION, PoseConfig, PoseExtraction, run_pose_extraction
+from extract.pose import (
+    EXTRACTOR_VERSION,
+    NoPersonError,
+    NoPoseTrackError,
+    PoseConfig,
+    PoseExtraction,
+    extract_video_poses,
+    run_pose_extraction,
+)
 from extract.pose_identity import appearance_signature, split_identity_switches
 from extract.pose_model import (
     POSE_MODEL_ENV,
@@ -342,6 +350,18 @@ def test_clip_without_people_gives_no_tracks(
     extraction = run_pose_extraction(video_samples.blank_clip(tmp_path), "blank")
     assert extraction.tracks == () and extraction.num_frames == 30
     assert extraction.num_detections == 0
+
+
+def test_a_video_that_keeps_no_track_raises_why(
+    tmp_path: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`extract_video_poses`, which the ingest records failures from, never returns nothing."""
+    monkeypatch.setenv(POSE_MODEL_ENV, str(model_path))
+    blank = video_samples.blank_clip(tmp_path)
+    with pytest.raises(NoPersonError, match="nobody detected in 30 frames") as caught:
+        extract_video_poses(blank, "blank")
+    assert caught.value.kind == "NoPerson" and str(blank) in str(caught.value)
+    assert isinstance(caught.value, NoPoseTrackError) and isinstance(caught.value, VideoError)
 
 
 def _bad_inputs(video: Path, directory: Path) -> dict[str, tuple[Path, type[VideoError]]]:

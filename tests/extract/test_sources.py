@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from extract.sources import (
     load_styles_file,
     read_styles_file,
 )
+from storage.errors import UserInputError
 
 
 def write_styles(folder: Path, text: str) -> Path:
@@ -140,3 +143,71 @@ def test_the_shipped_example_styles_file_loads() -> None:
     sources = load_styles_file(example)
     assert {source.style for source in sources} == {"angry", "happy", "tired", "old"}
     assert any(getattr(source, "site", "") == "bilisearch" for source in sources)
+
+
+def _billion_laughs(levels: int = 9) -> tuple[str, str]:
+    """`levels` anchors, each a list of nine aliases of the one before: 9**levels strings."""
+    names = "abcdefghijklmnopqrstuvwxyz"[: levels + 1]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * 9)}]"]
+    lines += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in pairwise(names)]
+    return "\n".join(lines) + "\n", names[-1]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "styles:\n  angry: {{urls: [*{top}]}}\n",
+        "defaults: {{limit: *{top}}}\nstyles:\n  angry: {{queries: [walk]}}\n",
+        "styles:\n  angry: {{queries: [{{query: walk, site: *{top}}}]}}\n",
+        "styles:\n  angry: *{top}\n",
+    ],
+)
+def test_alias_bomb_is_refused_quickly_with_a_short_message(tmp_path: Path, template: str) -> None:
+    bomb, top = _billion_laughs()
+    path = write_styles(tmp_path, bomb + template.format(top=top))
+    started = time.monotonic()
+    with pytest.raises(SourcesError, match="aliases") as caught:
+        load_styles_file(path)
+    assert time.monotonic() - started < 2.0
+    assert str(path) in str(caught.value) and len(str(caught.value)) < 500
+    assert isinstance(caught.value, UserInputError)
+
+
+def test_a_single_alias_is_refused_too(tmp_path: Path) -> None:
+    path = write_styles(
+        tmp_path, "defaults: {limit: &n 3}\nstyles:\n  a: {queries: [{query: x, limit: *n}]}\n"
+    )
+    with pytest.raises(SourcesError, match=r"line 3, column \d+: YAML aliases"):
+        load_styles_file(path)
+
+
+def test_oversized_and_deeply_nested_files_are_refused(tmp_path: Path) -> None:
+    path = write_styles(tmp_path, "# padding\n" * 200_000)
+    with pytest.raises(SourcesError, match="larger than 1000000 bytes"):
+        load_styles_file(path)
+    path = write_styles(tmp_path, "[" * 100_000)
+    with pytest.raises(SourcesError, match="nested too deeply|not valid YAML"):
+        load_styles_file(path)
+
+
+def test_long_values_are_cut_in_messages(tmp_path: Path) -> None:
+    huge = "x" * 500_000
+    for text in (
+        f"styles:\n  angry: {{urls: [{huge}]}}\n",
+        f"styles:\n  angry: {{queries: [{{query: walk, site: {huge}}}]}}\n",
+        f"defaults: {{max_height: '{huge}'}}\nstyles:\n  a: {{queries: [x]}}\n",
+        f"styles:\n  angry: {{local: [{huge}]}}\n",
+    ):
+        with pytest.raises(SourcesError) as caught:
+            load_styles_file(write_styles(tmp_path, text))
+        assert len(str(caught.value)) < 600, str(caught.value)[:200]
+    with pytest.raises(SourcesError) as caught:
+        QuerySource("angry", huge, 0)
+    assert len(str(caught.value)) < 200
+
+
+def test_symlink_loop_in_local_is_a_sources_error(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    path = write_styles(tmp_path, "styles:\n  angry: {local: [loop]}\n")
+    with pytest.raises(SourcesError, match=r"styles.angry.local\[0\]: .*loop"):
+        load_styles_file(path)
