@@ -9,9 +9,13 @@ its weights, or `hf-hub:ORG/REPO`: the two files are fetched into the Hugging Fa
 cases share one loading code, and a repository without weights is an error rather than the
 randomly initialised model open_clip would otherwise quietly return. Offline mode
 (`HF_HUB_OFFLINE=1` or the `offline` flag) only looks in the cache. Every failure is a
-`SceneModelError` that names the setting to change. The version recorded with each label is a
-fingerprint of the weight files' bytes, so a retrained model in the same directory is a new
-labeller.
+`SceneModelError` that names the setting to change. Before a library reads a weights file,
+`check_weights_file` (`check_weights_dir` for a transformers directory) opens it the safe way
+(a safetensors header; a `weights_only` torch load, memory-mapped so the tensors are not read)
+and refuses a damaged, empty or foreign file, or a pickle holding Python objects that are not
+plain weights (it could run code), in the one-line words of `storage.checkpoint_refusal` that
+every checkpoint loader uses. The version recorded with each label is a fingerprint of the
+weight files' bytes, so a retrained model in the same directory is a new labeller.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+from storage.checkpoint_refusal import load_refusing
+from storage.errors import UserInputError
 
 CLIP_MODEL_ENV = "STYLEMOTION_SCENE_MODEL"
 CAPTION_MODEL_ENV = "STYLEMOTION_CAPTION_MODEL"
@@ -31,12 +39,13 @@ OPEN_CLIP_WEIGHTS = (
     "open_clip_pytorch_model.safetensors",
     "open_clip_pytorch_model.bin",
 )
+TRANSFORMERS_WEIGHTS = ("model*.safetensors", "pytorch_model*.bin")
 LOCAL_DIR_PREFIX = "local-dir:"
 HF_HUB_PREFIX = "hf-hub:"
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class SceneModelError(RuntimeError):
+class SceneModelError(RuntimeError, UserInputError):
     """Scene-model weights that cannot be found or are of the wrong kind; names the setting."""
 
 
@@ -99,11 +108,71 @@ def check_open_clip_dir(directory: Path, spec: str) -> None:
         raise SceneModelError(f"CLIP model '{spec}': {config_path} unreadable ({error})") from error
     if not isinstance(config, dict) or "model_cfg" not in config:
         raise SceneModelError(f"CLIP model '{spec}': {config_path} has no 'model_cfg'")
-    if open_clip_weights(directory) is None:
+    weights = open_clip_weights(directory)
+    if weights is None:
         raise SceneModelError(
             f"CLIP model '{spec}': no weights in {directory} (expected one of "
             f"{', '.join(OPEN_CLIP_WEIGHTS)}); download them there or set {CLIP_SETTING}"
         )
+    check_weights_file(weights, f"CLIP model '{spec}'", CLIP_SETTING)
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _safetensors_names(path: Path) -> list[str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:  # reads and checks the header only
+        return list(handle.keys())
+
+
+def _torch_weights(path: Path) -> Any:
+    import torch
+
+    with path.open("rb") as handle:
+        zipped = handle.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC
+    # A zip checkpoint is memory-mapped (its tensors are not read); a legacy one is read whole.
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
+
+
+def _not_weights(loaded: Any) -> str | None:
+    """What `loaded` is when it is not a state dict (a dict of tensors, maybe under
+    'state_dict'), else None."""
+    import torch
+
+    state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
+    if not isinstance(state, dict):
+        return f"a {type(state).__name__}, not a dict of tensors"
+    if not state or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        return "a dict that is not only tensors" if state else "an empty dict"
+    return None
+
+
+def check_weights_file(path: Path, what: str, setting: str) -> None:
+    """Refuse a weights file (`.safetensors`, else a torch pickle) that is damaged, empty, not
+    a state dict, or a pickle with Python objects in it, before any library loads it; `what`
+    ("CLIP model 'x'") and `setting` go into the `SceneModelError` message."""
+    path = Path(path)
+
+    def refuse(message: str) -> SceneModelError:
+        return SceneModelError(f"{what}: {message}; set {setting} to a complete, intact model")
+
+    if path.suffix == ".safetensors":
+        load_refusing(path, _safetensors_names, "weights", refuse, "safetensors")
+        return
+    loaded = load_refusing(path, _torch_weights, "weights", refuse)
+    problem = _not_weights(loaded)
+    if problem is not None:
+        raise refuse(f"{path}: not a weights file ({problem})")
+
+
+def check_weights_dir(directory: Path, what: str, setting: str) -> None:
+    """`check_weights_file` on every transformers weights file in `directory` (`model*.safetensors`,
+    `pytorch_model*.bin`; other pickles there, such as `training_args.bin`, are not loaded)."""
+    for pattern in TRANSFORMERS_WEIGHTS:
+        for path in sorted(Path(directory).glob(pattern)):
+            check_weights_file(path, what, setting)
 
 
 def _open_clip_from_hub(repo_id: str, offline: bool) -> Path:
@@ -123,6 +192,7 @@ def _open_clip_from_hub(repo_id: str, offline: bool) -> Path:
         except Exception:  # not in this repository, or not cached (offline): try the next name
             continue
         if weights.parent == config.parent:
+            check_weights_file(weights, f"CLIP model 'hf-hub:{repo_id}'", CLIP_SETTING)
             return config.parent
     raise SceneModelError(
         f"CLIP model 'hf-hub:{repo_id}': no open_clip weights found {where} (tried "

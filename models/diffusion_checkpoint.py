@@ -20,13 +20,14 @@ from models.checkpoint_io import config_of, read_checked, write_atomically
 from models.denoiser import DenoiserConfig, MotionDenoiser
 from models.motion_repr import MotionNormaliser
 from models.windows import LabelVocabulary
+from storage.errors import UserInputError, cut_message
 
 CHECKPOINT_NAME = "last.pt"
 CHECKPOINT_KIND = "stylemotion-motion-denoiser"
 FORMAT_VERSION = 1
 
 
-class DiffusionCheckpointError(ValueError):
+class DiffusionCheckpointError(ValueError, UserInputError):
     """A diffusion run cannot be loaded; the message names the file and the reason."""
 
 
@@ -92,7 +93,8 @@ def load_run_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> Di
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:
-        raise DiffusionCheckpointError(f"{path}: weights do not fit: {error}") from error
+        detail = cut_message(error)
+        raise DiffusionCheckpointError(f"{path}: weights do not fit: {detail}") from error
     model.set_adaptor(payload["stage"] == "adaptor")
     latent_vae = _latent_vae(path, payload, device)
     return DiffusionRun(

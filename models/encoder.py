@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.checkpoint_io import read_checked
 from models.features import NUM_PARTS, NUM_TOKENS, TOKEN_NAMES  # noqa: F401 (re-exported)
+from storage.errors import UserInputError, cut_message
 
 # The token layout is the features' (6 tokens: the five body parts, then the root); the style
 # heads pool the 5 body parts, not the root.
@@ -359,7 +361,7 @@ class MotionEncoder(nn.Module):
         return output
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, UserInputError):
     """A checkpoint file cannot be turned back into a `MotionEncoder`; the message names it."""
 
 
@@ -396,7 +398,7 @@ def _read_config(path: Path, values: object) -> EncoderConfig:
     try:
         return EncoderConfig(**values)
     except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: config cannot be rebuilt: {error}") from error
+        raise CheckpointError(f"{path}: config cannot be rebuilt: {cut_message(error)}") from error
 
 
 def load_encoder(
@@ -404,26 +406,21 @@ def load_encoder(
 ) -> tuple[MotionEncoder, dict[str, Any]]:
     """Rebuild the encoder saved at `path` (in eval mode) and return it with its `extra` dict."""
     path = Path(path)
-    try:
-        with torch.serialization.safe_globals(_NUMPY_DATA_GLOBALS):
-            payload = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # a truncated or foreign file: say which one
-        raise CheckpointError(f"{path}: not a readable encoder checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("kind") != CHECKPOINT_KIND:
-        raise CheckpointError(f"{path}: not a motion-encoder checkpoint")
-    version = payload.get("format_version")
-    if version != CHECKPOINT_FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {version!r} is not supported "
-            f"(this code reads version {CHECKPOINT_FORMAT_VERSION})"
-        )
+    payload = read_checked(
+        path,
+        CHECKPOINT_KIND,
+        CHECKPOINT_FORMAT_VERSION,
+        CheckpointError,
+        "motion-encoder",
+        map_location,
+        _NUMPY_DATA_GLOBALS,
+    )
     model = MotionEncoder(_read_config(path, payload.get("config")))
     try:  # strict=False still raises on a shape mismatch; the key lists are checked below
         result = model.load_state_dict(payload.get("state_dict", {}), strict=False)
-    except RuntimeError as error:
-        raise CheckpointError(f"{path}: weights do not match the model: {error}") from error
+    except (RuntimeError, TypeError, AttributeError) as error:
+        detail = cut_message(error)
+        raise CheckpointError(f"{path}: weights do not match the model: {detail}") from error
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
             f"{path}: weights do not match the model: missing {result.missing_keys}, "

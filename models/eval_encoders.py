@@ -34,6 +34,7 @@ from models.windows import (
     collate_windows,
     load_clips,
 )
+from storage.errors import UserInputError, cut_message, short_repr
 from storage.records import MotionClip
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 PART_NAMES = ("torso", "left_arm", "right_arm", "left_leg", "right_leg")
 
 
-class EvaluationError(ValueError):
+class EvaluationError(ValueError, UserInputError):
     """The run or the data cannot be evaluated; the message says why."""
 
 
@@ -79,18 +80,23 @@ def load_run(run_dir: str | Path, device: torch.device) -> LoadedRun:
     path = Path(run_dir) / CHECKPOINT_NAME
     if not path.is_file():
         raise EvaluationError(f"{run_dir}: no {CHECKPOINT_NAME} (is it a train-encoders run?)")
-    model, extra = load_encoder(path, map_location=device)
-    if extra.get("run_format") != 1:
-        raise EvaluationError(f"{path}: run format {extra.get('run_format')!r} is not supported")
-    train_config = extra["train_config"]
-    return LoadedRun(
-        model=model.to(device).eval(),
-        vocabulary=LabelVocabulary.from_dict(extra["vocabulary"]),
-        stats=FeatureStats.from_dict(extra["feature_stats"]),
-        features=FeatureConfig.from_dict(train_config["features"]),
-        data_root=train_config["data_root"],
-        step=int(extra["step"]),
-    )
+    model, extra = load_encoder(path, map_location=device)  # a CheckpointError names the file
+    run_format = extra.get("run_format") if isinstance(extra, dict) else None
+    if run_format != 1:
+        raise EvaluationError(f"{path}: run format {short_repr(run_format)} is not supported")
+    try:
+        train_config = extra["train_config"]
+        return LoadedRun(
+            model=model.to(device).eval(),
+            vocabulary=LabelVocabulary.from_dict(extra["vocabulary"]),
+            stats=FeatureStats.from_dict(extra["feature_stats"]),
+            features=FeatureConfig.from_dict(train_config["features"]),
+            data_root=train_config["data_root"],
+            step=int(extra["step"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        detail = f"no {error}" if isinstance(error, KeyError) else cut_message(error)
+        raise EvaluationError(f"{path}: incomplete encoder run checkpoint: {detail}") from error
 
 
 def _relabel(

@@ -26,9 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.checkpoint_io import load_weights_only, payload_kind
 from models.features import finite_difference, local_motion, rotate_into_facing
 from models.windows import LabelVocabulary
 from storage.checksums import file_sha256
+from storage.errors import UserInputError, cut_message, short_repr
 from storage.skeleton import CANONICAL_FPS, NUM_JOINTS, SKELETON_NAME
 
 logger = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ CHECKPOINT_NAME = "evaluator.pt"
 FRAME_FEATURES = 2 * NUM_JOINTS * 3 + 3  # local positions, velocities, ground velocity + yaw rate
 
 
-class EvaluatorError(ValueError):
+class EvaluatorError(ValueError, UserInputError):
     """The evaluator cannot score this input or cannot be loaded; the message says why."""
 
 
@@ -242,13 +244,27 @@ def load_evaluator(location: str | Path) -> StyleEvaluator:
             f"{path} has sha256 {actual}, but {checksum.name} says {expected}: the frozen "
             "evaluator was changed; retrain it or restore the original file"
         )
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = load_weights_only(path, "evaluator", EvaluatorError)
+    if not isinstance(payload, dict) or "format" not in payload:
+        foreign = not isinstance(payload, dict) or "kind" in payload
+        what = payload_kind(payload) if foreign else "a dict without a 'format'"
+        raise EvaluatorError(f"{path}: not an evaluator checkpoint ({what})")
     if payload.get("format") != EVALUATOR_FORMAT or payload.get("skeleton") != SKELETON_NAME:
         raise EvaluatorError(
-            f"{path}: evaluator format {payload.get('format')} on skeleton "
-            f"{payload.get('skeleton')}; this code reads format {EVALUATOR_FORMAT} on "
+            f"{path}: evaluator format {short_repr(payload.get('format'))} on skeleton "
+            f"{short_repr(payload.get('skeleton'))}; this code reads format {EVALUATOR_FORMAT} on "
             f"{SKELETON_NAME}: retrain it with `stylemotion train-evaluator`"
         )
+    try:
+        return _rebuild(payload, actual, path)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+        if isinstance(error, EvaluatorError):
+            raise
+        detail = f"no {error}" if isinstance(error, KeyError) else cut_message(error)
+        raise EvaluatorError(f"{path}: no evaluator can be rebuilt from it: {detail}") from error
+
+
+def _rebuild(payload: dict[str, Any], checksum: str, path: Path) -> StyleEvaluator:
     config = EvaluatorNetConfig(**payload["net_config"])
     networks = []
     for state in payload["states"]:
@@ -263,5 +279,5 @@ def load_evaluator(location: str | Path) -> StyleEvaluator:
         payload["window_frames"],
         payload["stride_frames"],
         payload["cell_folds"],
-        payload["info"] | {"sha256": actual, "path": str(path)},
+        payload["info"] | {"sha256": checksum, "path": str(path)},
     )

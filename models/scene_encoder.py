@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from models.checkpoint_io import read_checked, write_atomically
 from models.encoder import check_shape
 from models.features import NUM_TOKENS
+from storage.errors import UserInputError, cut_message
 
 CHECKPOINT_KIND = "stylemotion-scene-encoder"
 FORMAT_VERSION = 1
@@ -39,7 +40,7 @@ SCENE_CHECKPOINT_NAME = "scene.pt"
 FUSIONS = ("additive", "concat")
 
 
-class SceneCheckpointError(ValueError):
+class SceneCheckpointError(ValueError, UserInputError):
     """A scene-encoder checkpoint cannot be used; the message names the file and the reason."""
 
 
@@ -171,7 +172,8 @@ def load_scene_checkpoint(path: Path, encoder_checksum: str | None = None) -> Sc
         head = SceneHead(SceneHeadConfig(**payload["config"]))
         head.load_state_dict(payload["state_dict"])
     except (TypeError, ValueError, RuntimeError) as error:
-        raise SceneCheckpointError(f"{path}: weights do not match the model: {error}") from error
+        detail = cut_message(error)
+        raise SceneCheckpointError(f"{path}: weights do not match the model: {detail}") from error
     return SceneCheckpoint(
         head=head.eval(),
         scenes=tuple(payload["scenes"]),

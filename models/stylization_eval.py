@@ -28,13 +28,14 @@ from models.stylization_scores import (
     score_output,
     summarise,
 )
+from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.skeleton import BODY_PART_NAMES, NUM_JOINTS
 
 logger = logging.getLogger(__name__)
 
 
-class EvaluationError(ValueError):
+class EvaluationError(ValueError, UserInputError):
     """The evaluation cannot run at all (no sources, no styles, no references); says why."""
 
 

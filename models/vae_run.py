@@ -18,13 +18,14 @@ from models.checkpoint_io import config_of, read_checked, write_atomically
 from models.motion_repr import MotionNormaliser
 from models.motion_vae import LatentSpace, MotionVAE, MotionVAEConfig
 from storage.checksums import file_sha256
+from storage.errors import UserInputError, cut_message
 
 VAE_CHECKPOINT = "vae.pt"
 VAE_KIND = "stylemotion-motion-vae"
 VAE_FORMAT_VERSION = 1
 
 
-class VAERunError(ValueError):
+class VAERunError(ValueError, UserInputError):
     """A VAE run cannot be loaded; the message names the file and the reason."""
 
 
@@ -68,7 +69,7 @@ def load_vae_run(run_dir: str | Path, device: torch.device | str = "cpu") -> VAE
     try:
         vae.load_state_dict(payload["state_dict"])
     except RuntimeError as error:
-        raise VAERunError(f"{path}: weights do not fit: {error}") from error
+        raise VAERunError(f"{path}: weights do not fit: {cut_message(error)}") from error
     normaliser = MotionNormaliser.from_dict(payload["normaliser"])
     space = LatentSpace(vae, normaliser, payload["latent_mean"], payload["latent_std"])
     return VAERun(
