@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 from extract.mocap_ingest import MocapIngestConfig
 from extract.sources import LocalSource, Source, SourcesError, UrlSource, read_styles_file
 from flows.crawl_params import CrawlExtractConfig
+from storage.errors import UserInputError
+from storage.filesystem import ensure_writable
 from storage.shard_reader import ShardReader
 
 if TYPE_CHECKING:  # torch stays out of the crawl and ingest flows' imports
     from models.train_encoders import TrainEncodersConfig
 
 
-class ParameterError(ValueError):
+class ParameterError(UserInputError, ValueError):
     """A flow parameter that stops the run; the message names the parameter and the reason."""
 
 
@@ -36,14 +38,11 @@ def require_positive(values: dict[str, float | int], where: str, minimum: float 
 
 
 def check_mocap(config: MocapIngestConfig, where: str = "config") -> None:
-    source = Path(config.src_dir)
-    require(
-        source.is_dir(),
-        f"{where}.src_dir",
-        f"{source} is not a directory (is the data root / STYLEMOTION_DATA right?)",
-    )
-    require_positive({"shard_size": config.shard_size}, where)
-    require(0.0 <= config.val_fraction < 1.0, f"{where}.val_fraction", "must lie in [0, 1)")
+    try:
+        config.validate()
+        ensure_writable(config.out_root)
+    except UserInputError as error:
+        raise ParameterError(f"{where}: {error}") from error
 
 
 def _input_sources(config: CrawlExtractConfig, where: str) -> list[Source]:

@@ -255,6 +255,11 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
     data_root = config.data_root or run.data_root
     known = set(run.vocabulary.styles)
     gallery_clips = load_clips(run.data_root, splits=("train",))
+    if not gallery_clips:
+        raise EvaluationError(
+            f"{run.data_root}: the run's training data gives no gallery clips (moved or "
+            "deleted? evaluate with the data the run was trained on)"
+        )
     query_clips, dropped = _relabel(
         load_clips(data_root, splits=(config.split,)), config.label_map, known
     )

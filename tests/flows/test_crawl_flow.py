@@ -70,7 +70,7 @@ def test_invalid_parameters_are_refused_with_a_readable_message(
         crawl_and_extract_flow(
             video_config(root, [], styles_file=str(tmp_path / "no-such-styles.yaml"))
         )
-    with pytest.raises(ParameterError, match=r"config.src_dir: .*missing-data.* not a directory"):
+    with pytest.raises(ParameterError, match=r"config: .*missing-data: not a readable directory"):
         ingest_mocap_flow(MocapIngestConfig(str(tmp_path / "missing-data"), str(root)))
     negative = replace(VideoExtractConfig(root=str(root)), videos_per_shard=-1)
     with pytest.raises(ParameterError, match=r"config.extract.videos_per_shard: must be >= 1"):
