@@ -20,7 +20,12 @@ import numpy as np
 from PIL import Image
 
 from extract.scene_clip import ClipSceneModel, pick_device
-from extract.scene_model_loading import CAPTION_SETTING, SceneModelError, fingerprint_files
+from extract.scene_model_loading import (
+    CAPTION_SETTING,
+    SceneModelError,
+    check_weights_dir,
+    fingerprint_files,
+)
 from extract.torchvision_compat import ensure_torchvision_importable
 
 logger = logging.getLogger(__name__)
@@ -113,6 +118,8 @@ def load_caption_model(
     max_new_tokens: int = 24,
 ) -> CaptionModel:
     """Load an image-text-to-text model and its processor from a hub id or local directory."""
+    if Path(spec).expanduser().is_dir():  # damaged or code-carrying weights: one refusal
+        check_weights_dir(Path(spec).expanduser(), f"caption model '{spec}'", CAPTION_SETTING)
     ensure_torchvision_importable()
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 

@@ -20,6 +20,7 @@ import numpy as np
 from extract.scene_model_loading import (
     LOCAL_DIR_PREFIX,
     SceneModelError,
+    check_weights_dir,
     fingerprint_files,
     model_setting,
     offline_mode,
@@ -72,6 +73,8 @@ def load_text_embedder(
     if spec.startswith(LOCAL_DIR_PREFIX) and not local:
         raise SceneModelError(f"text model '{spec}': {directory} is not a directory")
     source = str(directory) if local else spec
+    if local:  # damaged or code-carrying weights: one refusal naming the file
+        check_weights_dir(directory, f"text model '{spec}'", TEXT_SETTING)
     ensure_torchvision_importable()  # transformers' model registry imports torchvision
     import torch
     from transformers import AutoModel, AutoTokenizer
