@@ -164,9 +164,27 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def check_evaluate_parameters(args: argparse.Namespace) -> None:
+    """Strengths, seeds, DDIM steps and source noise checked before any model or data loads."""
+    import math
+
+    strengths, seeds = _numbers(args.strengths, float), _numbers(args.seeds, int)
+    if not strengths or not seeds:
+        raise UsageError("--strengths and --seeds each need at least one value")
+    for strength in strengths:
+        if not (math.isfinite(strength) and 0.0 <= strength <= 10.0):
+            raise UsageError(f"--strengths {args.strengths}: each must lie in [0, 10]")
+    if not 1 <= args.ddim_steps <= 1000:
+        raise UsageError(f"--ddim-steps {args.ddim_steps}: must be in [1, 1000]")
+    if not (math.isfinite(args.source_noise) and 0.0 < args.source_noise <= 1.0):
+        raise UsageError(f"--source-noise {args.source_noise}: must lie in (0, 1]")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from models.stylization_eval import sweep_points
     from models.sweep_plot import plot_strength_sweep
+
+    check_evaluate_parameters(args)
 
     report = evaluation_report(args)
     if args.out:

@@ -176,3 +176,20 @@ def test_a_changed_split_rederives_the_shards(source: Path, reference: Path, tmp
     assert "val" in {row["split"] for row in labels}
     settings = {stats.settings_json for stats in ShardReader(root).stats()}
     assert len(settings) == 1 and '"test_contents":["guide"]' in settings.pop()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--strengths", "1,nan", "--strengths 1,nan"),
+        ("--strengths", "11", "--strengths 11"),
+        ("--ddim-steps", "0", "--ddim-steps 0"),
+        ("--source-noise", "0", "--source-noise 0"),
+        ("--seeds", "a", "bad number list"),
+    ],
+)
+def test_evaluate_parameters_are_checked_before_anything_loads(
+    reference: Path, tmp_path: Path, capsys, flag: str, value: str, needle: str
+) -> None:  # the evaluator directory holds nothing: loading it would fail otherwise
+    argv = ["evaluate", "--data", str(reference), "--evaluator", str(tmp_path), flag, value]
+    _refusal(capsys, argv, needle)
