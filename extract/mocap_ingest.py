@@ -36,11 +36,12 @@ from extract.mocap_labels import (
     LabelError,
     PatternLabels,
     find_label_config,
+    unlabelled_layout_warning,
 )
 from storage.errors import UserInputError, cut_message
 from storage.filesystem import Location, ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
-from storage.shard_reader import ShardReader
+from storage.shard_reader import ClipFilter, ShardReader
 from storage.shard_writer import (
     ShardPlan,
     is_shard_done,
@@ -121,6 +122,8 @@ class IngestSummary:
     frames: int = 0
     failures: int = 0
     shard_errors: list[str] = field(default_factory=list)
+    unlabelled: int = 0  # clips of this dataset without a style label (whole root, after the run)
+    label_warning: str | None = None
 
 
 def _resolved_source(src_dir: str) -> Path:
@@ -197,6 +200,17 @@ class MocapIngester:
                 digest.update((self.cfg_dir / name).read_bytes())
             return f"json-index:{digest.hexdigest()[:10]}"
         return "none"
+
+    def label_warning(self, inputs: list[str]) -> str | None:
+        """Why the clips will carry no labels although label files are there, or None."""
+        if self.pattern is not None or self.json_labels is not None:
+            return None
+        json_files = sum(
+            (self.src_dir / relative).with_suffix(".json").is_file()
+            for relative in inputs
+            if not relative.endswith(UNREADABLE_DIR_SUFFIX)
+        )
+        return unlabelled_layout_warning(self.src_dir, json_files)
 
     def plan(self, inputs: list[str]) -> list[ShardPlan]:
         settings_json, digest = settings_identity(self.settings())
@@ -322,6 +336,9 @@ def ingest_mocap(
     inputs = find_mocap_inputs(ingester.src_dir)
     plans = ingester.plan(inputs)
     summary = IngestSummary(inputs=len(inputs))
+    summary.label_warning = ingester.label_warning(inputs)
+    if summary.label_warning:  # the command line prints it as a warning with its summary
+        logger.info("%s", summary.label_warning)
     progress = tqdm(total=len(inputs), unit="file", desc=STAGE, disable=not show_progress)
     for plan in plans:
         if is_shard_done(location, plan.shard_id):
@@ -342,4 +359,6 @@ def ingest_mocap(
     progress.close()
     if not summary.shard_errors:  # outdated shards go only once their replacements are done
         summary.shards_superseded = remove_superseded_shards(location, plans, config.source_prefix)
+    labels = ShardReader(location).labels(ClipFilter(dataset=config.dataset_name))
+    summary.unlabelled = labels["style"].null_count
     return summary

@@ -1,8 +1,9 @@
 """Style/content/take labels for motion-capture files.
 
-Two label sources. `JsonIndexLabels`: the Bandai Namco layout, a JSON file beside each BVH with
-0-based indices (`{"content": i, "style": j}`) into `_meta/cfg/content_label.txt` and
-`style_label.txt`; when the file name also carries labels (`dataset-1_<content>_<style>_<take>`)
+Two label sources. `JsonIndexLabels`: the Bandai Namco layouts, a JSON file beside each BVH with
+0-based indices (`{"content": i, "style": j}`) into `content_label.txt` and `style_label.txt`
+in `_meta/cfg/` (dataset 1 as shipped here) or `cfg/` (dataset 2's official layout, its files in
+`data/`); when the file name also carries labels (`dataset-1_<content>_<style>_<take>`)
 the two must agree, so a mislabelled file is caught instead of silently trained on.
 `PatternLabels`: a regular expression with named groups `style`, `content`, `take` matched
 against the file's path relative to the ingest root, without extension. Labels are lower-cased.
@@ -69,13 +70,30 @@ def _read_label_list(path: Path) -> list[str]:
     return [line.split("_", 1)[-1].lower() for line in lines if line]
 
 
+LABEL_CONFIG_DIRS = ("_meta/cfg", "cfg")  # dataset-1's layout, dataset-2's official layout
+
+
 def find_label_config(src_dir: Path) -> Path | None:
-    """The `_meta/cfg` directory holding both label lists, in `src_dir` or one level up."""
+    """The directory holding both label lists: `_meta/cfg` or `cfg`, in `src_dir` or one level
+    up (so both a dataset root and its `data/` folder find them)."""
     for base in (src_dir, src_dir.parent):
-        cfg = base / "_meta" / "cfg"
-        if all((cfg / name).is_file() for name in LABEL_FILES):
-            return cfg
+        for relative in LABEL_CONFIG_DIRS:
+            cfg = base / relative
+            if all((cfg / name).is_file() for name in LABEL_FILES):
+                return cfg
     return None
+
+
+def unlabelled_layout_warning(src_dir: Path, json_files: int) -> str | None:
+    """A warning when label files lie beside the motion files but no label lists were found."""
+    if json_files == 0:
+        return None
+    places = ", ".join(f"{src_dir / d}" for d in LABEL_CONFIG_DIRS)
+    return (
+        f"{src_dir}: {json_files} JSON label file(s) lie beside the BVH files, but no label "
+        f"lists ({' + '.join(LABEL_FILES)}) were found in {places} or one level up: the clips "
+        "are ingested without style or content (give --label-pattern, or put the lists there)"
+    )
 
 
 class JsonIndexLabels:

@@ -67,6 +67,10 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
     ]
     for failure in failures:
         print(f"  FAILED [{failure.error_kind}] {failure.message}")
+    if summary.label_warning:
+        print(f"WARNING: {summary.label_warning}", file=sys.stderr)
+    if summary.unlabelled:
+        print(f"  {summary.unlabelled} clip(s) of {config.dataset_name} have no style label")
     for error in summary.shard_errors:
         print(f"stylemotion ingest-mocap: error: {error}", file=sys.stderr)
     if summary.shard_errors:

@@ -53,7 +53,11 @@ def ingest_mocap_flow(config: MocapIngestConfig) -> dict[str, int]:
     """Ingest every BVH file under `config.src_dir`; returns counts of this run."""
     check_mocap(config)
     ingester = MocapIngester(config)
-    plans = ingester.plan(find_mocap_inputs(ingester.src_dir))
+    inputs = find_mocap_inputs(ingester.src_dir)
+    label_warning = ingester.label_warning(inputs)
+    if label_warning:
+        get_run_logger().warning("%s", label_warning)
+    plans = ingester.plan(inputs)
     location = open_location(config.out_root)
     pending = [plan for plan in plans if not is_shard_done(location, plan.shard_id)]
     futures = {plan.shard_id: ingest_shard_task.submit(config, plan) for plan in pending}
