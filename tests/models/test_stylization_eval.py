@@ -206,6 +206,9 @@ def test_cli_evaluates_baselines_and_refuses_a_missing_run(
     names = [row["stylizer"] for row in report["results"]]
     assert names == ["identity", "style_clip_copy", "nearest_neighbour"] and plot.is_file()
     assert main([*base, "--run", str(tmp_path / "run")]) == 2
+    assert "run: no such file or directory (--run)" in capsys.readouterr().err
+    (tmp_path / "run").mkdir()
+    assert main([*base, "--run", str(tmp_path / "run")]) == 2
     assert "is it a diffusion run" in capsys.readouterr().err
     assert main([*base[:3], "--evaluator", str(tmp_path / "none")]) == 2
     assert "train-evaluator" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from storage.scene_schema import (
     table_to_scene_labels,
 )
 from storage.scene_summary import summarise_scenes
-from storage.schema import SCENES_TABLE, SchemaVersionError
+from storage.schema import SCENES_TABLE
 from storage.shard_reader import ShardReader
 from storage.shard_writer import ShardPlan, write_shard, write_table_shard
 from tests.storage.clip_factory import make_clip
@@ -99,12 +99,14 @@ def test_round_trip_through_a_shard_and_join_onto_clips(tmp_path: Path) -> None:
     assert (summary.clips, summary.labels, summary.unknown_rate) == (2, {"park": 1}, 0.0)
 
 
-def test_reader_refuses_an_unknown_scenes_schema_version(tmp_path: Path) -> None:
+def test_reader_leaves_out_and_names_an_unknown_scenes_schema_version(tmp_path: Path) -> None:
     location = open_location(tmp_path)
     table = scenes_to_table([_label("c1")])
     write_table_shard(location, ShardPlan("scenes-aaaa-x", ("c1",)), {SCENES_TABLE: table}, 2)
     path = tmp_path / "scenes" / "scenes-aaaa-x.parquet"
     metadata = dict(table.schema.metadata) | {b"stylemotion.schema_version": b"99"}
     pq.write_table(table.replace_schema_metadata(metadata), path)
-    with pytest.raises(SchemaVersionError, match="version 99"):
-        ShardReader(tmp_path).scenes()
+    reader = ShardReader(tmp_path)
+    assert reader.scenes().num_rows == 0  # left out, the rest of the root stays readable
+    (problem,) = reader.damaged_shards()
+    assert problem.shard_id == "scenes-aaaa-x" and "version 99" in problem.reason
