@@ -23,7 +23,7 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -38,6 +38,7 @@ from extract.mocap_labels import (
     find_label_config,
     unlabelled_layout_warning,
 )
+from extract.style_vocabulary import load_style_vocabulary
 from storage.errors import UserInputError, cut_message
 from storage.filesystem import Location, ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
@@ -80,6 +81,8 @@ class MocapIngestConfig:
     val_fraction: float = 0.0
     scale: float | None = None
     test_content_takes: tuple[tuple[str, str], ...] = ()
+    style_vocabulary: str | None = None  # YAML file; None: extract/style_vocabulary.yaml
+    test_fraction: float = 0.0  # held-out takes of the other contents, by clip-id hash
 
     @property
     def dataset_name(self) -> str:
@@ -87,7 +90,9 @@ class MocapIngestConfig:
 
     @property
     def split_rule(self) -> SplitRule:
-        return SplitRule(self.test_contents, self.test_content_takes, self.val_fraction)
+        return SplitRule(
+            self.test_contents, self.test_content_takes, self.val_fraction, self.test_fraction
+        )
 
     @property
     def source_prefix(self) -> str:
@@ -107,6 +112,7 @@ class MocapIngestConfig:
                 "(at most 100 characters; give --dataset)"
             )
         self.split_rule  # noqa: B018 (raises SplitRuleError on a bad rule)
+        load_style_vocabulary(self.style_vocabulary)  # a bad file: one line, before any work
         if self.label_pattern is not None:
             PatternLabels(self.label_pattern)
         find_mocap_inputs(source)  # a missing or unreadable directory
@@ -123,6 +129,7 @@ class IngestSummary:
     failures: int = 0
     shard_errors: list[str] = field(default_factory=list)
     unlabelled: int = 0  # clips of this dataset without a style label (whole root, after the run)
+    style_names: dict[str, str] = field(default_factory=dict)  # dataset's own -> shared name
     label_warning: str | None = None
 
 
@@ -178,6 +185,7 @@ class MocapIngester:
         cfg_dir = find_label_config(self.src_dir)
         self.cfg_dir = cfg_dir if not self.pattern else None
         self.json_labels = JsonIndexLabels(cfg_dir) if self.cfg_dir else None
+        self.vocabulary = load_style_vocabulary(config.style_vocabulary)
 
     def settings(self) -> dict[str, object]:
         """The settings that shape this source's clips (their digest is in the shard ids)."""
@@ -187,6 +195,7 @@ class MocapIngester:
             "dataset": self.config.dataset_name,
             "scale": self.config.scale,
             "labels": self._label_source(),
+            "style_vocabulary": self.vocabulary.digest,
             "licence": self.licence,
             "split": self.config.split_rule.as_settings(),
         }
@@ -233,17 +242,21 @@ class MocapIngester:
         labels = self.labels_for(relative)
         clip_id = make_clip_id("mocap", self.config.dataset_name, relative)
         split = self.config.split_rule.split_of(clip_id, labels.content, labels.take)
-        return import_bvh(
+        shared_style = self.vocabulary.shared_name(self.config.dataset_name, labels.style)
+        clip = import_bvh(
             self.src_dir / relative,
             dataset=self.config.dataset_name,
             source_key=relative,
-            style=labels.style,
+            style=shared_style,
             content=labels.content,
             take=labels.take,
             licence=self.licence,
             split=split,
             scale=self.config.scale,
         )
+        if labels.style != shared_style:
+            clip = replace(clip, style_original=labels.style)
+        return clip
 
     def process(self, relative: str) -> MotionClip | FailureRecord:
         """A clip, or the failure record naming the file and the reason."""
@@ -361,4 +374,6 @@ def ingest_mocap(
         summary.shards_superseded = remove_superseded_shards(location, plans, config.source_prefix)
     labels = ShardReader(location).labels(ClipFilter(dataset=config.dataset_name))
     summary.unlabelled = labels["style"].null_count
+    pairs = zip(labels["style_original"].to_pylist(), labels["style"].to_pylist(), strict=True)
+    summary.style_names = dict(sorted({(own, shared) for own, shared in pairs if own}))
     return summary

@@ -34,7 +34,18 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--val-fraction", type=float, default=0.0, help="share of the rest in val, by clip id"
     )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="held-out takes: share of the other contents in test, by clip id",
+    )
     parser.add_argument("--scale", type=float, help="file units to metres (default: detected)")
+    parser.add_argument(
+        "--style-vocabulary",
+        help="YAML mapping of this dataset's style names to shared ones "
+        "(default: extract/style_vocabulary.yaml)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
     parser.set_defaults(handler=run_ingest_mocap)
 
@@ -54,6 +65,8 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         scale=args.scale,
         test_content_takes=_content_takes(args.test_takes),
+        style_vocabulary=args.style_vocabulary,
+        test_fraction=args.test_fraction,
     )
     summary = ingest_mocap(config, show_progress=True)
     print(
@@ -69,6 +82,9 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
         print(f"  FAILED [{failure.error_kind}] {failure.message}")
     if summary.label_warning:
         print(f"WARNING: {summary.label_warning}", file=sys.stderr)
+    if summary.style_names:
+        renamed = ", ".join(f"{own} -> {shared}" for own, shared in summary.style_names.items())
+        print(f"  styles under their shared names (style vocabulary): {renamed}")
     if summary.unlabelled:
         print(f"  {summary.unlabelled} clip(s) of {config.dataset_name} have no style label")
     for error in summary.shard_errors:

@@ -75,6 +75,8 @@ class MotionClip:
     trajectory_source: whether the global root motion was measured (mocap) or estimated (video).
     video_id, pose_track_id: for video clips, the videos-table row and poses-table track they
     were derived from (None for mocap).
+    style: the shared style name (`extract.style_vocabulary`); style_original: the name the
+    clip's own dataset gave it (None when the two are the same or the clip predates it).
     """
 
     clip_id: str
@@ -98,6 +100,7 @@ class MotionClip:
     trajectory_source: TrajectorySource = TrajectorySource.MEASURED
     video_id: str | None = None
     pose_track_id: str | None = None
+    style_original: str | None = None  # the dataset's own style name, before the vocabulary
 
     def __post_init__(self) -> None:
         if not self.clip_id:

@@ -26,12 +26,16 @@ VIDEOS_TABLE = "videos"
 POSES_TABLE = "poses"
 SCENES_TABLE = "scenes"
 SCHEMA_VERSIONS: dict[str, int] = {
-    CLIPS_TABLE: 1,
+    CLIPS_TABLE: 2,
     FAILURES_TABLE: 1,
     VIDEOS_TABLE: 1,
     POSES_TABLE: 1,
     SCENES_TABLE: 1,
 }
+
+# Older versions this code still reads (their missing nullable columns read as null).
+# clips v2 (issue 15) added `style_original`.
+READABLE_OLDER_VERSIONS: dict[str, frozenset[int]] = {CLIPS_TABLE: frozenset({1})}
 
 META_TABLE = b"stylemotion.table"
 META_VERSION = b"stylemotion.schema_version"
@@ -66,6 +70,7 @@ _CLIP_LABEL_FIELDS = [
     pa.field("trajectory_source", pa.string(), nullable=False),
     pa.field("video_id", pa.string()),
     pa.field("pose_track_id", pa.string()),
+    pa.field("style_original", pa.string()),
 ]
 _CLIP_ARRAY_FIELDS = [
     pa.field("positions", frames_of(NUM_JOINTS * 3), nullable=False),
@@ -100,7 +105,8 @@ def check_schema_metadata(metadata: dict[bytes, bytes] | None, table: str, where
     if found_table != table:
         raise SchemaVersionError(f"{where}: expected a '{table}' table, found '{found_table}'")
     found_version = metadata.get(META_VERSION, b"").decode() or "(none)"
-    if found_version != str(SCHEMA_VERSIONS[table]):
+    readable = {SCHEMA_VERSIONS[table], *READABLE_OLDER_VERSIONS.get(table, ())}
+    if found_version not in {str(version) for version in readable}:
         raise SchemaVersionError(
             f"{where}: '{table}' schema version {found_version} is not supported by this "
             f"stylemotion (it reads version {SCHEMA_VERSIONS[table]}); re-create the data or "

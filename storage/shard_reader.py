@@ -138,7 +138,14 @@ class ShardReader:
         path = self.location.join(table, f"{shard_id}.parquet")
         parquet = pq.ParquetFile(path, filesystem=self.location.filesystem)
         check_schema_metadata(parquet.schema_arrow.metadata, table, path)
-        return parquet.read(columns=list(columns) if columns is not None else None)
+        wanted = list(columns) if columns is not None else TABLE_SCHEMAS[table].names
+        present = set(parquet.schema_arrow.names)
+        result = parquet.read(columns=[name for name in wanted if name in present])
+        for name in wanted:  # a column newer than the file (an older schema version): nulls
+            if name not in present:
+                field = TABLE_SCHEMAS[table].field(name)
+                result = result.append_column(field, pa.nulls(result.num_rows, field.type))
+        return result.select(wanted)
 
     def iter_clips(
         self, where: ClipFilter | None = None, batch_size: int = 32

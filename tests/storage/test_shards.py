@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -209,3 +210,37 @@ def test_a_shard_of_only_failures(tmp_path: Path) -> None:
     write_shard(open_location(tmp_path), ShardPlan("only-failures", ("x",)), [], [failure])
     reader = ShardReader(tmp_path)
     assert list(reader.iter_clips()) == [] and reader.failures() == [failure]
+
+
+def test_a_clips_shard_of_schema_version_1_still_reads(tmp_path: Path) -> None:
+    """Clips v2 added `style_original`; a v1 file (without it) reads with nulls there."""
+    clips = _clips(3)
+    location = open_location(tmp_path)
+    plan = ShardPlan("old-00000-abc", ("a",))
+    write_shard(location, plan, clips, [])
+    path = tmp_path / "clips" / "old-00000-abc.parquet"
+    table = pq.read_table(path).drop_columns(["style_original"])
+    metadata = dict(table.schema.metadata) | {b"stylemotion.schema_version": b"1"}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    marker = tmp_path / "_done" / "old-00000-abc.json"
+    payload = json.loads(marker.read_text())
+    payload["table_bytes"]["clips"] = path.stat().st_size
+    marker.write_text(json.dumps(payload))
+    reader = ShardReader(tmp_path)
+    assert reader.damaged_shards() == []
+    assert [c.style_original for c in reader.iter_clips()] == [None] * 3
+    assert reader.read_shard("clips", plan.shard_id, ["clip_id", "style_original"]).num_rows == 3
+
+
+def test_split_rule_holds_out_contents_takes_and_a_hashed_share() -> None:
+    from storage.splits import SplitRule, SplitRuleError
+
+    rule = SplitRule(("guide",), (("walk", "002"),), val_fraction=0.1, test_fraction=0.2)
+    ids = [f"{i:08x}" for i in range(0, 16**8, 16**8 // 1000)]
+    splits = [rule.split_of(clip_id, "walk", "001").value for clip_id in ids]
+    assert 0.15 < splits.count("test") / len(ids) < 0.25
+    assert 0.05 < splits.count("val") / len(ids) < 0.15
+    assert rule.split_of(ids[0], "guide", "001").value == "test"
+    assert rule.split_of(ids[0], "walk", "002").value == "test"
+    with pytest.raises(SplitRuleError, match="below 1"):
+        SplitRule(val_fraction=0.5, test_fraction=0.5)
