@@ -102,8 +102,12 @@ def _numbers(text: str, kind: type) -> list:
 
 def evaluation_inputs(data: str, source_style: str, styles: str | None):
     """(sources, target styles, real reference clips, baseline pool) from a dataset root."""
+    from extract.style_vocabulary import load_style_vocabulary
     from models.windows import load_clips
 
+    vocabulary = load_style_vocabulary()  # styles asked by any dataset's name: the shared one
+    source_style = vocabulary.resolve(source_style)
+    styles = ",".join(vocabulary.resolve(s) for s in styles.split(",")) if styles else None
     require_dataset(data)
     held_out = load_clips(data, splits=("test",))
     sources = [clip for clip in held_out if clip.style == source_style]

@@ -20,6 +20,7 @@ from prefect.client.schemas.objects import WorkPoolStatus
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
+from extract.mocap_ingest import MocapIngestConfig
 from flows.artifacts import publish_dataset_summary, publish_item_failures, publish_preview
 from flows.crawl_flows import crawl_and_extract_flow
 from flows.mocap_flows import ingest_mocap_flow
@@ -42,14 +43,18 @@ def check_pipeline(config: PipelineConfig) -> None:
     require(config.training_mode in TRAINING_MODES, "config.training_mode", f"one of {modes}")
     require(config.training_timeout_s > 0, "config.training_timeout_s", "must be > 0")
     roots = {
-        "config.mocap.out_root": config.mocap.out_root if config.mocap else None,
+        f"config.mocap[{index}].out_root": mocap.out_root
+        for index, mocap in enumerate(config.mocap)
+    } | {
         "config.videos.crawl.out_root": config.videos.crawl.out_root if config.videos else None,
         "config.train.data_root": config.train.data_root if config.train else None,
     }
     for where, root in roots.items():
         require(root in (None, config.root), where, f"must equal config.root ({config.root!r})")
-    if config.mocap:
-        check_mocap(config.mocap, "config.mocap")
+    names = [mocap.dataset_name for mocap in config.mocap]
+    require(len(set(names)) == len(names), "config.mocap", f"a dataset given twice: {names}")
+    for index, mocap in enumerate(config.mocap):
+        check_mocap(mocap, f"config.mocap[{index}]")
     if config.videos:
         check_crawl_extract(config.videos, "config.videos")
     if config.train:
@@ -116,6 +121,16 @@ def train_step(config: PipelineConfig) -> dict[str, object]:
     return training_outcome(train.out) | {"via": config.train_deployment, "flow_run": run.name}
 
 
+def ingest_mocap_sets(configs: tuple[MocapIngestConfig, ...]) -> dict[str, object]:
+    """One `ingest-mocap` subflow per dataset; their totals summed, and each set's own."""
+    per_set = {config.dataset_name: ingest_mocap_flow(config) for config in configs}
+    totals: dict[str, object] = {}
+    for counts in per_set.values():
+        for name, value in counts.items():
+            totals[name] = int(totals.get(name, 0)) + value
+    return totals | {"datasets": per_set}
+
+
 @flow(name="pipeline", task_runner=task_runner_from_environment())
 def pipeline_flow(config: PipelineConfig) -> dict[str, object]:
     """Run every configured stage in order; returns each stage's small summary."""
@@ -123,7 +138,7 @@ def pipeline_flow(config: PipelineConfig) -> dict[str, object]:
     logger = get_run_logger()
     outcome: dict[str, object] = {}
     if config.mocap:
-        outcome["mocap"] = ingest_mocap_flow(config.mocap)
+        outcome["mocap"] = ingest_mocap_sets(config.mocap)
     if config.videos:
         outcome["videos"] = crawl_and_extract_flow(config.videos)
     outcome["scenes"] = label_scenes_step(config)

@@ -18,7 +18,7 @@ TRAINING_MODES = ("auto", "deployment", "in-process")
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """`pipeline`: ingest (mocap and/or videos) -> label scenes -> train encoders -> evaluate.
+    """`pipeline`: ingest (mocap sets and/or videos) -> label scenes -> train -> evaluate.
 
     Every stage works on `root`; the stage configs must name the same root. Scene labels need
     CLIP weights: the step runs when `label_scenes` is on and a model is set (`scene_model`,
@@ -29,7 +29,7 @@ class PipelineConfig:
     """
 
     root: str
-    mocap: MocapIngestConfig | None = None
+    mocap: tuple[MocapIngestConfig, ...] = ()  # one per mocap dataset, all into `root`
     videos: CrawlExtractConfig | None = None
     label_scenes: bool = True
     scene_model: str | None = None

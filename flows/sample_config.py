@@ -1,7 +1,10 @@
 """The pipeline's configuration on the sample data: what `make demo` and the tests run.
 
-The Bandai Namco mocap set (held-out contents `guide` and `byebye` for the evaluation), the two
-sample videos as style `energetic`, and a short encoder schedule. Paths are made absolute so a
+Both Bandai Namco mocap sets into one root, each with its own split rule written into the data
+(dataset 1: contents `guide` and `byebye` and walk take 002 held out; dataset 2: the gestures
+`wave-right-hand` and `raise-up-left-hand` held out, plus 15 % of the other takes), their style
+names met through the default style vocabulary; the two sample videos as style `energetic`;
+and a short encoder schedule. Paths are made absolute so a
 deployment's worker and a training run started elsewhere find the same files.
 """
 
@@ -19,6 +22,7 @@ from models.train_encoders import ModelSize, TrainEncodersConfig
 
 SAMPLE_VIDEOS = ("video/gvhmr/tennis.mp4", "video/footskate_reducer/dance.mp4")
 SAMPLE_STYLE = "energetic"
+DATASET_2_HELD_OUT = ("wave-right-hand", "raise-up-left-hand")  # one wave, one raise gesture
 TINY_MODEL = ModelSize(d_model=32, num_layers=1, num_heads=2, content_dim=16, style_dim=16)
 
 
@@ -48,12 +52,21 @@ def sample_pipeline_config(
     """The whole sample pipeline writing under `out_dir` (dataset/, runs/encoders, previews/)."""
     data, out = Path(data_dir).resolve(), Path(out_dir).resolve()
     root = str(out / "dataset")
-    mocap = MocapIngestConfig(
-        src_dir=str(data / "motion" / "bandai_namco_1"),
-        out_root=root,
-        test_contents=("guide", "byebye"),
-        test_content_takes=(("walk", "002"),),
-        val_fraction=0.1,
+    mocap = (
+        MocapIngestConfig(
+            src_dir=str(data / "motion" / "bandai_namco_1"),
+            out_root=root,
+            test_contents=("guide", "byebye"),
+            test_content_takes=(("walk", "002"),),
+            val_fraction=0.1,
+        ),
+        MocapIngestConfig(
+            src_dir=str(data / "motion" / "bandai_namco_2"),
+            out_root=root,
+            test_contents=DATASET_2_HELD_OUT,
+            test_fraction=0.15,
+            val_fraction=0.1,
+        ),
     )
     videos = CrawlExtractConfig(
         crawl=CrawlConfig(out_root=root, sleep_interval_s=0.0, max_sleep_interval_s=0.0),

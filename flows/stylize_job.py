@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from tqdm import tqdm
 
+from extract.style_vocabulary import load_style_vocabulary
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.part_compose import compose_unrequested
 from models.scene_condition import ALPHA_MAX as MAX_SCENE_WEIGHT
@@ -106,8 +107,10 @@ class StylizeSummary:
 
 
 def _condition(stylizer: DiffusionStylizer, spec: tuple[str, ...], work: Path, name: str):
-    if len(spec) == 1 and spec[0] in stylizer.styles:
-        return stylizer.condition_of_label(spec[0])
+    if len(spec) == 1:  # a label, by its shared name or any dataset's own (style vocabulary)
+        label = load_style_vocabulary().resolve(spec[0].strip().lower())
+        if label in stylizer.styles:
+            return stylizer.condition_of_label(label)
     try:
         clips = resolve_motion_input(spec, work, name)
     except StylizeInputError as error:

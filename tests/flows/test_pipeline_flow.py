@@ -54,12 +54,14 @@ def test_pipeline_runs_every_stage_embedded(
         config, videos=replace(config.videos, inputs=(dance,)), scene_model=str(clip_dir)
     )
     outcome = pipeline_flow(config)
-    assert outcome["mocap"]["clips"] == 174 and outcome["videos"]["clips"] >= 1
+    assert outcome["mocap"]["clips"] == 174 + 671 and outcome["videos"]["clips"] >= 1
+    assert outcome["mocap"]["datasets"]["bandai_namco_2"]["clips"] == 671
     assert outcome["scenes"]["labelled"] == outcome["videos"]["clips"]
     assert outcome["training"]["via"] == "in-process" and outcome["training"]["step"] == 3
     assert "style_knn_top1" in outcome["training"] and Path(outcome["preview"]).is_file()
     report = summarise_dataset(ShardReader(config.root))
-    assert report.clips == report.unique_clip_ids == 174 + outcome["videos"]["clips"]
+    assert report.clips == report.unique_clip_ids == 174 + 671 + outcome["videos"]["clips"]
+    assert report.datasets["bandai_namco_2"] == 671 and "elderly" not in report.styles
     assert "energetic" in report.styles
     expected = {
         "pipeline-summary",

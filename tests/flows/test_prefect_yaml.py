@@ -65,5 +65,7 @@ def test_deployment_parameters_build_the_config_dataclasses(shared_data: Path) -
         if deployment["name"] == "diffusion-gpu":  # deployed in latent mode: the VAE first
             assert type(parameters["vae"]).__name__ == "TrainVAEConfig"
         if deployment["name"] == "sample":  # the pipeline: every stage on one root
-            assert config.mocap.out_root == config.videos.extract.root == config.train.data_root
+            assert [m.dataset_name for m in config.mocap] == ["bandai_namco_1", "bandai_namco_2"]
+            roots = {m.out_root for m in config.mocap}
+            assert roots == {config.videos.extract.root} == {config.train.data_root}
             assert Path(config.videos.inputs[0]).is_file()
