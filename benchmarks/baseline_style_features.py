@@ -3,6 +3,10 @@ contents, to put the learned encoders' numbers in context.
 
 Usage: python benchmarks/baseline_style_features.py ROOT
 
+Also the performer shortcut (issue 15): "bone lengths only" is each window's clip's mean canonical
+bone lengths, nothing about motion; a style accuracy it reaches is read from who performed, not
+how. Columns: every held-out window, then per dataset/content of the queries.
+
 For every window (the encoders' windows and split, `models.windows`), simple statistics of the
 un-normalised features: mean local joint positions (posture), their std, mean and std of joint
 speeds, per-part frequency/amplitude descriptors; standardised on the training windows; cosine
@@ -18,9 +22,27 @@ import numpy as np
 
 from models.features import FeatureConfig, token_sizes
 from models.probes import knn_accuracy
-from models.windows import LabelVocabulary, WindowDataset, WindowIndex, load_clips
+from models.windows import (
+    LabelVocabulary,
+    WindowDataset,
+    WindowIndex,
+    load_clips,
+    retargeted,
+)
+from storage.skeleton import PARENTS
+
+_BONES = [(joint, parent) for joint, parent in enumerate(PARENTS) if parent >= 0]
+
+
+def clip_bone_lengths(clip) -> np.ndarray:
+    """`(B,)` mean length of every canonical bone over the clip (metres)."""
+    children, parents = zip(*_BONES, strict=True)
+    vectors = clip.positions[:, list(children)] - clip.positions[:, list(parents)]
+    return np.linalg.norm(vectors, axis=-1).mean(0)
+
 
 GROUPS = {
+    "bone lengths only (performer proportions)": ("bones",),
     "posture (mean positions)": ("pos_mean",),
     "posture + speed stats": ("pos_mean", "speed_mean", "speed_std"),
     "all statistics + descriptors": ("pos_mean", "pos_std", "speed_mean", "speed_std", "desc"),
@@ -43,20 +65,32 @@ def window_statistics(clips, vocabulary, config) -> tuple[dict, np.ndarray, np.n
         "speed_mean": speed.mean(1),
         "speed_std": speed.std(1),
         "desc": descriptors.reshape(len(descriptors), -1),
+        "bones": np.array([clip_bone_lengths(clips[c]) for c in index.clip_indices]),
     }
-    contents = np.array([clips[c].content for c in index.clip_indices])
+    contents = np.array([f"{clips[c].dataset}/{clips[c].content}" for c in index.clip_indices])
     return stats, index.styles, contents
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root")
+    parser.add_argument(
+        "--retarget", action="store_true", help="canonical bone lengths first (retarget_bones)"
+    )
     args = parser.parse_args()
     train, test = load_clips(args.root, ("train",)), load_clips(args.root, ("test",))
-    vocabulary, config = LabelVocabulary.from_clips(train + test), FeatureConfig()
+    vocabulary, config = (
+        LabelVocabulary.from_clips(train + test),
+        FeatureConfig(retarget_bones=args.retarget),
+    )
+    if args.retarget:  # the bone-length group must see the clips the features see
+        train, test = [retargeted(c) for c in train], [retargeted(c) for c in test]
     g, g_styles, _ = window_statistics(train, vocabulary, config)
     q, q_styles, q_contents = window_statistics(test, vocabulary, config)
-    names = sorted(set(q_contents.tolist()))
+    q_datasets = np.array([cell.split("/")[0] for cell in q_contents])
+    groups = {name: q_datasets == name for name in sorted(set(q_datasets.tolist()))}
+    groups |= {name: q_contents == name for name in sorted(set(q_contents.tolist()))}
+    names = list(groups)
     print(f"| features | all ({len(q_styles)} windows) | " + " | ".join(names) + " |")
     print("|---|---:|" + "---:|" * len(names))
     for label, keys in GROUPS.items():
@@ -65,8 +99,8 @@ def main() -> None:
         gx, qx = (gx - mean) / std, (qx - mean) / std
         overall = knn_accuracy(gx, g_styles, qx, q_styles).accuracy
         parts = [
-            knn_accuracy(gx, g_styles, qx[q_contents == n], q_styles[q_contents == n]).accuracy
-            for n in names
+            knn_accuracy(gx, g_styles, qx[mask], q_styles[mask]).accuracy
+            for mask in groups.values()
         ]
         print(f"| {label} | {overall:.3f} | " + " | ".join(f"{p:.3f}" for p in parts) + " |")
 

@@ -207,19 +207,35 @@ def style_knn_by_content(
     gallery: Embeddings, queries: Embeddings, clips: list[MotionClip], k: int
 ) -> dict[str, float]:
     """Window style kNN top-1 of the queries grouped by their clips' content label."""
-    contents = np.array([clips[i].content or "(none)" for i in queries.clip_labels])
+    contents = [clips[i].content or "(none)" for i in queries.clip_labels]
+    return style_knn_by_group(gallery, queries, np.array(contents), k)
+
+
+def style_knn_by_dataset(
+    gallery: Embeddings, queries: Embeddings, clips: list[MotionClip], k: int
+) -> dict[str, float]:
+    """Window style kNN top-1 per dataset of the queries, and per dataset/content."""
+    datasets = np.array([clips[i].dataset for i in queries.clip_labels])
+    cells = np.array([f"{clips[i].dataset}/{clips[i].content}" for i in queries.clip_labels])
+    by_dataset = style_knn_by_group(gallery, queries, datasets, k)
+    return by_dataset | style_knn_by_group(gallery, queries, cells, k)
+
+
+def style_knn_by_group(
+    gallery: Embeddings, queries: Embeddings, groups: np.ndarray, k: int
+) -> dict[str, float]:
     return {
         name: round(
             knn_accuracy(
                 gallery.style,
                 gallery.style_labels,
-                queries.style[contents == name],
-                queries.style_labels[contents == name],
+                queries.style[groups == name],
+                queries.style_labels[groups == name],
                 k,
             ).accuracy,
             4,
         )
-        for name in sorted(set(contents.tolist()))
+        for name in sorted(set(groups.tolist()))
     }
 
 
@@ -279,6 +295,7 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
         "styles_left_out": dict(dropped),
         **style_metrics(gallery, queries, config.k),
         "style_knn_top1_by_content": style_knn_by_content(gallery, queries, query_clips, config.k),
+        "style_knn_top1_by_dataset": style_knn_by_dataset(gallery, queries, query_clips, config.k),
     }
     validation_clips = load_clips(data_root, splits=("val",)) if data_root == run.data_root else []
     if validation_clips:

@@ -79,6 +79,9 @@ class FeatureConfig:
     )
     contact_height_m: float = 0.06
     contact_speed_m_s: float = 0.35
+    # Rebuild every clip with the canonical bone lengths before any feature (issue 15): the
+    # style space cannot read the performer's proportions (`storage.canonical`).
+    retarget_bones: bool = False
 
     def __post_init__(self) -> None:
         if self.window_frames < 2 or self.stride_frames < 1:

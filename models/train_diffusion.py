@@ -30,7 +30,13 @@ from torch import Tensor
 
 from models.denoiser import DenoiserConfig, MotionDenoiser
 from models.diffusion_checkpoint import load_run_checkpoint, save_run_checkpoint
-from models.diffusion_data import DiffusionData, EncoderCodes, build_diffusion_data, style_vectors
+from models.diffusion_data import (
+    DiffusionData,
+    DiffusionDataError,
+    EncoderCodes,
+    build_diffusion_data,
+    style_vectors,
+)
 from models.diffusion_losses import (
     DiffusionLossConfig,
     bone_length_loss,
@@ -342,6 +348,11 @@ class Adversary:
 
 def _prepare(config: TrainDiffusionConfig, device: torch.device):
     encoder_run = load_encoder_run(config.encoder_run, device)
+    if encoder_run.features.retarget_bones:  # the differentiable feature twin does not retarget
+        raise DiffusionDataError(
+            f"{config.encoder_run}: encoders trained with features.retarget_bones cannot guide "
+            "the diffusion yet (its style and content losses see un-retargeted motion)"
+        )
     codes = EncoderCodes(encoder_run.model, encoder_run.stats, encoder_run.features)
     for parameter in codes.model.parameters():
         parameter.requires_grad_(False)

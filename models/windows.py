@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from models.features import (
     window_descriptors,
     window_features,
 )
+from storage.canonical import retarget_to_rest_lengths
 from storage.errors import UserInputError
 from storage.records import MotionClip, Split
 from storage.shard_reader import ClipFilter, ShardReader
@@ -129,6 +130,12 @@ def load_clips(
     return clips
 
 
+def retargeted(clip: MotionClip) -> MotionClip:
+    """`clip` on the canonical bone lengths (`FeatureConfig.retarget_bones`)."""
+    positions = retarget_to_rest_lengths(clip.positions).astype(np.float32)
+    return replace(clip, positions=positions)
+
+
 @dataclass(frozen=True, eq=False)
 class WindowIndex:
     """Every window of every clip: `(N,)` int64 arrays, plus the clips too short for one."""
@@ -193,9 +200,11 @@ class WindowDataset(Dataset):
         augment: bool = False,
         augment_config: AugmentConfig | None = None,
     ) -> None:
-        self.clips = list(clips)
-        self.index = index
         self.config = config or FeatureConfig()
+        self.clips = (
+            [retargeted(clip) for clip in clips] if self.config.retarget_bones else list(clips)
+        )
+        self.index = index
         self.stats = stats
         self.augment = augment
         self.augment_config = augment_config or AugmentConfig()

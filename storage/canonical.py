@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from storage.skeleton import FOOT_JOINTS, JOINT_INDEX
+from storage.skeleton import FOOT_JOINTS, JOINT_INDEX, PARENTS, REST_OFFSETS
 
 _LEFT_HIP, _RIGHT_HIP = JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]
 _LEFT_SHOULDER, _RIGHT_SHOULDER = JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]
@@ -86,3 +86,26 @@ def place_in_canonical_frame(positions: np.ndarray, put_on_floor: bool = True) -
     if put_on_floor:
         offset[1] = floor_height(rotated)
     return (rotated - offset).astype(np.float32)
+
+
+REST_BONE_LENGTHS = np.linalg.norm(REST_OFFSETS, axis=-1)  # (J,) metres; the pelvis entry unused
+
+
+def retarget_to_rest_lengths(positions: np.ndarray) -> np.ndarray:
+    """Positions `(T, J, 3)` rebuilt with the canonical skeleton's bone lengths.
+
+    Every bone keeps its direction in every frame and takes the canonical rest length, walking
+    from the pelvis (which keeps its trajectory) down the hierarchy: the motion stays, the
+    performer's proportions go (issue 15: in Bandai-2 the body proportions alone name the style
+    group). Parents precede children in `PARENTS`, so one pass suffices.
+    """
+    out = np.empty_like(positions)  # (T, J, 3)
+    out[:, 0] = positions[:, 0]
+    for joint, parent in enumerate(PARENTS):
+        if parent < 0:
+            continue
+        bone = positions[:, joint] - positions[:, parent]  # (T, 3)
+        length = np.linalg.norm(bone, axis=-1, keepdims=True)  # (T, 1)
+        direction = bone / np.maximum(length, 1e-8)
+        out[:, joint] = out[:, parent] + direction * REST_BONE_LENGTHS[joint]
+    return out

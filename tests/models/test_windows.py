@@ -257,3 +257,17 @@ def test_balanced_sampler(train) -> None:
     assert first[0] == batches[0] and second[0] == batches[1]
     with pytest.raises(ValueError, match="styles"):
         StyleBalancedBatchSampler(styles, styles_per_batch=20, windows_per_style=2)
+
+
+def test_retarget_bones_feeds_canonical_proportions(train) -> None:
+    from storage.canonical import REST_BONE_LENGTHS
+
+    clips, _ = train
+    config = FeatureConfig(retarget_bones=True)
+    index = WindowIndex.from_clips(clips[:3], LabelVocabulary.from_clips(clips), config)
+    dataset = WindowDataset(clips[:3], index, config)
+    arm = dataset.clips[0].positions[:, 7] - dataset.clips[0].positions[:, 6]  # elbow -> wrist
+    np.testing.assert_allclose(np.linalg.norm(arm, axis=-1), REST_BONE_LENGTHS[7], rtol=1e-5)
+    assert not np.allclose(
+        dataset.raw_window(0)[0], WindowDataset(clips[:3], index).raw_window(0)[0]
+    )
