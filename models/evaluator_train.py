@@ -201,6 +201,8 @@ def heldout_report(evaluator: StyleEvaluator, clips: list[MotionClip]) -> dict:
                 split_of(clip),
                 evaluator.styles[int(score.style_probs.argmax())] == clip.style,
                 evaluator.vocabulary.contents[int(score.content_probs.argmax())] == clip.content,
+                clip.dataset,
+                f"{clip.dataset}/{clip.content}",
             )
         )
 
@@ -212,9 +214,18 @@ def heldout_report(evaluator: StyleEvaluator, clips: list[MotionClip]) -> dict:
             "content_accuracy": round(sum(r[2] for r in subset) / count, 4) if count else None,
         }
 
+    datasets = sorted({r[3] for r in rows})
     return {
         "all_heldout": accuracy(rows),
         "heldout_contents_test_split": accuracy([r for r in rows if r[0] == "test"]),
+        "test_split_by_dataset": {
+            name: accuracy([r for r in rows if r[0] == "test" and r[3] == name])
+            for name in datasets
+        },
+        "test_split_by_content": {
+            cell: accuracy([r for r in rows if r[0] == "test" and r[4] == cell])
+            for cell in sorted({r[4] for r in rows if r[0] == "test"})
+        },
         "chance_style": round(1 / len(evaluator.styles), 4),
     }
 
