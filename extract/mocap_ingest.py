@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from extract.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh
+from extract.dataset_guard import check_dataset_source, own_shard_pattern
 from extract.mocap_labels import (
     LABEL_FILES,
     ClipLabels,
@@ -193,6 +194,7 @@ class MocapIngester:
             "stage": STAGE,
             "importer": EXTRACTOR_VERSION,
             "dataset": self.config.dataset_name,
+            "source": str(self.src_dir),
             "scale": self.config.scale,
             "labels": self._label_source(),
             "style_vocabulary": self.vocabulary.digest,
@@ -322,7 +324,7 @@ def remove_superseded_shards(location: Location, plans: list[ShardPlan], prefix:
     Call it only once every planned shard is done, so no clip is ever missing in between.
     """
     planned = {plan.shard_id for plan in plans}
-    own_id = re.compile(rf"{re.escape(prefix)}-([0-9a-f]{{8}}-)?\d{{5}}-[0-9a-f]{{10}}")
+    own_id = own_shard_pattern(prefix)
     reader = ShardReader(location)
     finished = set(reader.shard_ids()) | {p.shard_id for p in reader.damaged_shards()}
     stale = [
@@ -346,6 +348,7 @@ def ingest_mocap(
     ensure_writable(config.out_root)
     ingester = MocapIngester(config)
     location = open_location(config.out_root)
+    check_dataset_source(location, STAGE, config.dataset_name, str(ingester.src_dir))
     inputs = find_mocap_inputs(ingester.src_dir)
     plans = ingester.plan(inputs)
     summary = IngestSummary(inputs=len(inputs))

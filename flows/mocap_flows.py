@@ -14,6 +14,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from extract.dataset_guard import DatasetSourceError, check_dataset_source
 from extract.mocap_ingest import (
     STAGE,
     MocapIngestConfig,
@@ -25,7 +26,7 @@ from extract.mocap_ingest import (
 from flows.artifacts import publish_dataset_summary, publish_item_failures, publish_shard_failures
 from flows.fanout import gather_shards, raise_if_shards_failed, sum_stats
 from flows.task_runners import task_runner_from_environment
-from flows.validation import check_mocap
+from flows.validation import ParameterError, check_mocap
 from storage.filesystem import open_location
 from storage.shard_writer import ShardPlan, is_shard_done
 
@@ -53,12 +54,16 @@ def ingest_mocap_flow(config: MocapIngestConfig) -> dict[str, int]:
     """Ingest every BVH file under `config.src_dir`; returns counts of this run."""
     check_mocap(config)
     ingester = MocapIngester(config)
+    location = open_location(config.out_root)
+    try:
+        check_dataset_source(location, STAGE, config.dataset_name, str(ingester.src_dir))
+    except DatasetSourceError as error:
+        raise ParameterError(f"config: {error}") from error
     inputs = find_mocap_inputs(ingester.src_dir)
     label_warning = ingester.label_warning(inputs)
     if label_warning:
         get_run_logger().warning("%s", label_warning)
     plans = ingester.plan(inputs)
-    location = open_location(config.out_root)
     pending = [plan for plan in plans if not is_shard_done(location, plan.shard_id)]
     futures = {plan.shard_id: ingest_shard_task.submit(config, plan) for plan in pending}
     finished, failed = gather_shards(futures)
