@@ -142,7 +142,9 @@ def label_scene_shard(config: SceneLabelConfig, clip_shard_id: str) -> dict[str,
 def finish_scene_labelling(plan: ScenePlan) -> int:
     """Remove orphaned scene shards (clip shard gone) and, with `replace`, other labellers'."""
     location = open_location(plan.config.root)
-    clip_shards = set(ShardReader(location).shard_ids(CLIPS_TABLE))
+    reader = ShardReader(location)
+    # A damaged clip shard is still there (its stage rewrites it): its labels are not orphans.
+    clip_shards = set(reader.shard_ids(CLIPS_TABLE)) | {p.shard_id for p in reader.damaged_shards()}
     removed = 0
     for shard_id in ShardReader(location).shard_ids():
         parsed = parse_scene_shard_id(shard_id)
