@@ -45,11 +45,12 @@ def diffusion_config(args: argparse.Namespace):
 
 
 def run_train_diffusion(args: argparse.Namespace) -> int:
+    from models.scene_finetune import SceneFusionTargets
     from models.train_diffusion import train_diffusion
 
     config = diffusion_config(args)
     try:
-        run_dir = train_diffusion(config, show_progress=True)
+        run_dir = train_diffusion(config, show_progress=True, scene_fusion=SceneFusionTargets)
     except ValueError as error:  # DiffusionData-, DiffusionCheckpoint-, Evaluation-, VAERunError
         raise UsageError(str(error)) from error
     print(f"trained diffusion ({config.stage}): {run_dir}")
@@ -78,7 +79,7 @@ def run_train_vae(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from error
     try:
         run_dir = train_vae(config, show_progress=True)
-    except ValueError as error:  # DiffusionDataError, EvaluationError, a VAE shape that won't fit
+    except ValueError as error:  # DiffusionDataError, EncoderRunError, a VAE shape that won't fit
         raise UsageError(str(error)) from error
     report = json.loads((run_dir / "report.json").read_text())
     print(json.dumps({"run": str(run_dir)} | report, indent=2))

@@ -29,7 +29,7 @@ def train_config(data: str, out: str, config_file: Path | None, overrides: list[
         config_from_dict,
         load_config_file,
     )
-    from models.train_encoders import TrainEncodersConfig
+    from models.train_config import TrainEncodersConfig
 
     try:
         values = load_config_file(config_file) if config_file else {}
@@ -64,6 +64,7 @@ def add_eval_encoders(subparsers: argparse._SubParsersAction) -> None:
 
 
 def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None) -> dict:
+    from models.encoder_run import EncoderRunError
     from models.eval_encoders import EvalConfig, EvaluationError, evaluate_encoders, write_report
 
     mapping = json.loads(label_map.read_text(encoding="utf-8")) if label_map else {}
@@ -71,7 +72,7 @@ def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None)
     out_dir = Path(run) / "eval"
     try:
         report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{split}.png")
-    except EvaluationError as error:
+    except (EncoderRunError, EvaluationError) as error:
         raise UsageError(str(error)) from error
     write_report(report, out_dir / f"report_{split}.json")
     return report

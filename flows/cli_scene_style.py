@@ -57,7 +57,7 @@ def label_embeddings(clip_model: str | None, offline: bool):
 
 
 def run_train_scene_encoder(args: argparse.Namespace) -> int:
-    from models.eval_encoders import EvaluationError
+    from models.encoder_run import EncoderRunError
     from models.scene_data import SceneDataError
     from models.scene_encoder import SceneCheckpointError
     from models.train_scene import train_scene_encoder
@@ -66,7 +66,7 @@ def run_train_scene_encoder(args: argparse.Namespace) -> int:
     embeddings = label_embeddings(args.clip_model, args.offline)
     try:
         run_dir = train_scene_encoder(config, embeddings)
-    except (SceneDataError, SceneCheckpointError, EvaluationError) as error:
+    except (SceneDataError, SceneCheckpointError, EncoderRunError) as error:
         raise UsageError(str(error)) from error
     card = json.loads((run_dir / "run.json").read_text())
     print(f"trained scene encoder ({card['provenance']} data): {run_dir}")

@@ -27,7 +27,9 @@ from models.train_vae import TrainVAEConfig, train_vae
 
 
 def _train(config: TrainDiffusionConfig) -> str:
-    return str(train_diffusion(config))
+    from models.scene_finetune import SceneFusionTargets  # the scene fine-tune's hook
+
+    return str(train_diffusion(config, scene_fusion=SceneFusionTargets))
 
 
 def _train_vae(config: TrainVAEConfig) -> str:

@@ -18,8 +18,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_evaluation, publish_training_metrics, read_metrics
 from flows.validation import check_training
+from models.encoder_run import EncoderRunError
 from models.eval_encoders import EvalConfig, EvaluationError, evaluate_encoders, write_report
-from models.train_encoders import TrainEncodersConfig, train_encoders
+from models.train_config import TrainEncodersConfig
+from models.train_encoders import train_encoders
 from models.training_data import TrainingDataError
 
 EVAL_DIR = "eval"
@@ -51,7 +53,7 @@ def _evaluate(run_dir: str, split: str) -> dict[str, object]:
         report = evaluate_encoders(
             EvalConfig(run=run_dir, split=split), plot_path=out_dir / f"style_pca_{split}.png"
         )
-    except EvaluationError as error:
+    except (EncoderRunError, EvaluationError) as error:
         return {"run": run_dir, "skipped": str(error)}
     write_report(report, report_path(run_dir, split))
     return report

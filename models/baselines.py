@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.motion_metrics import pelvis_relative
-from models.stylization_eval import EvaluationError, StyleTarget
+from models.stylization_eval import EvaluationError
+from models.stylize import StyleTarget
 from storage.canonical import facing_yaw, initial_yaw, rotation_about_y
 from storage.records import MotionClip
 from storage.skeleton import BODY_PART_INDICES, JOINT_INDEX

@@ -23,18 +23,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from models.encoder import MotionEncoder, load_encoder
-from models.features import FeatureConfig, FeatureStats
+from models.common.training import choose_device
+from models.encoder_run import EncoderRun, load_encoder_run
 from models.probes import ProbeResult, knn_accuracy, linear_probe_accuracy
-from models.train_encoders import CHECKPOINT_NAME, choose_device
 from models.windows import (
-    LabelVocabulary,
     WindowDataset,
     WindowIndex,
     collate_windows,
     load_clips,
 )
-from storage.errors import UserInputError, cut_message, short_repr
+from storage.errors import UserInputError
 from storage.records import MotionClip
 
 logger = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ PART_NAMES = ("torso", "left_arm", "right_arm", "left_leg", "right_leg")
 
 
 class EvaluationError(ValueError, UserInputError):
-    """The run or the data cannot be evaluated; the message says why."""
+    """The data cannot be evaluated with the run (loading it: `EncoderRunError`); says why."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +54,6 @@ class EvalConfig:
     device: str = "auto"
 
 
-@dataclass(frozen=True)
-class LoadedRun:
-    model: MotionEncoder
-    vocabulary: LabelVocabulary
-    stats: FeatureStats
-    features: FeatureConfig
-    data_root: str
-    step: int
-
-
 @dataclass
 class Embeddings:
     style: np.ndarray  # (N, Ds)
@@ -74,29 +62,6 @@ class Embeddings:
     style_labels: np.ndarray  # (N,)
     content_labels: np.ndarray  # (N,)
     clip_labels: np.ndarray  # (N,) clip index
-
-
-def load_run(run_dir: str | Path, device: torch.device) -> LoadedRun:
-    path = Path(run_dir) / CHECKPOINT_NAME
-    if not path.is_file():
-        raise EvaluationError(f"{run_dir}: no {CHECKPOINT_NAME} (is it a train-encoders run?)")
-    model, extra = load_encoder(path, map_location=device)  # a CheckpointError names the file
-    run_format = extra.get("run_format") if isinstance(extra, dict) else None
-    if run_format != 1:
-        raise EvaluationError(f"{path}: run format {short_repr(run_format)} is not supported")
-    try:
-        train_config = extra["train_config"]
-        return LoadedRun(
-            model=model.to(device).eval(),
-            vocabulary=LabelVocabulary.from_dict(extra["vocabulary"]),
-            stats=FeatureStats.from_dict(extra["feature_stats"]),
-            features=FeatureConfig.from_dict(train_config["features"]),
-            data_root=train_config["data_root"],
-            step=int(extra["step"]),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        detail = f"no {error}" if isinstance(error, KeyError) else cut_message(error)
-        raise EvaluationError(f"{path}: incomplete encoder run checkpoint: {detail}") from error
 
 
 def _relabel(
@@ -117,7 +82,7 @@ def _with_style(clip: MotionClip, style: str) -> MotionClip:
     return replace(clip, style=style)
 
 
-def embed_clips(run: LoadedRun, clips: list[MotionClip], device: torch.device) -> Embeddings:
+def embed_clips(run: EncoderRun, clips: list[MotionClip], device: torch.device) -> Embeddings:
     """Embeddings of every window (no augmentation) of `clips`."""
     index = WindowIndex.from_clips(clips, run.vocabulary, run.features)
     if len(index) == 0:
@@ -267,7 +232,7 @@ def content_metrics(gallery: Embeddings, validation: Embeddings) -> dict[str, ob
 def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict[str, object]:
     """Every metric of the module docstring as a JSON-ready dict."""
     device = choose_device(config.device)
-    run = load_run(config.run, device)
+    run = load_encoder_run(config.run, device)
     data_root = config.data_root or run.data_root
     known = set(run.vocabulary.styles)
     gallery_clips = load_clips(run.data_root, splits=("train",))

@@ -1,12 +1,13 @@
 """Scene-fused conditions for the adaptor fine-tune (`TrainDiffusionConfig.scene_run`).
 
-Owns `SceneFusionTargets`: for the chosen samples of an adaptor batch, a scene of the scene run
-is drawn, the global style token becomes the fused `z_s + alpha * z_scene` of the source
-window's own style and that scene (alpha ~ U(0.5, 1.5), as the scene encoder was trained), and
-the style target becomes the frozen encoder's prototype of a style the scene is associated with
-(the run's `associations`, a controlled construction on Bandai unless real scene labels were
-used). The adaptor thus learns to turn fused conditions, which lie off the training styles,
-into motion of the scene's styles; the base and the scene encoder stay frozen.
+Owns `SceneFusionTargets`, the `scene_fusion` the callers hand to `train_diffusion`: for the chosen
+samples of an adaptor batch, a scene of the scene run is drawn, the global style token becomes the
+fused `z_s + alpha * z_scene` of the source window's own style and that scene (alpha ~ U(0.5, 1.5),
+as the scene encoder was trained), and the style target becomes the frozen encoder's prototype of a
+style the scene is associated with (the run's `associations`, a controlled construction on Bandai
+unless real scene labels were used). The adaptor thus learns to turn fused conditions, which lie
+off the training styles, into motion of the scene's styles; the base and the scene encoder stay
+frozen.
 """
 
 from __future__ import annotations

@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
 from models.evaluator import EvaluatorError, StyleEvaluator
 from models.stylization_scores import (
+    Item,
     Scored,
     fd_floor,
     real_diversity,
     score_output,
     summarise,
 )
+from models.stylize import StyleTarget
 from storage.errors import UserInputError
 from storage.records import MotionClip
 from storage.skeleton import BODY_PART_NAMES, NUM_JOINTS
@@ -37,12 +38,6 @@ logger = logging.getLogger(__name__)
 
 class EvaluationError(ValueError, UserInputError):
     """The evaluation cannot run at all (no sources, no styles, no references); says why."""
-
-
-@dataclass(frozen=True)
-class StyleTarget:
-    style: str  # global target style label
-    part_styles: Mapping[str, str] = field(default_factory=dict)  # body part -> style override
 
 
 class Stylizer(Protocol):
@@ -55,17 +50,6 @@ class Stylizer(Protocol):
         strength: float,
         seed: int,
     ) -> list[np.ndarray]: ...  # each (T_i, J, 3) world positions
-
-
-@dataclass(frozen=True)
-class Item:
-    source: MotionClip
-    target: StyleTarget
-
-    @property
-    def label(self) -> str:
-        parts = ",".join(f"{p}={s}" for p, s in self.target.part_styles.items())
-        return f"{self.source.clip_id}->{self.target.style}" + (f"[{parts}]" if parts else "")
 
 
 def plan_items(

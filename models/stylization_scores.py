@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,10 +26,19 @@ from models.motion_metrics import (
     part_leakage,
     root_trajectory_error,
 )
+from models.stylize import StyleTarget
 from storage.records import MotionClip
 
-if TYPE_CHECKING:
-    from models.stylization_eval import Item
+
+@dataclass(frozen=True)
+class Item:
+    source: MotionClip
+    target: StyleTarget
+
+    @property
+    def label(self) -> str:
+        parts = ",".join(f"{p}={s}" for p, s in self.target.part_styles.items())
+        return f"{self.source.clip_id}->{self.target.style}" + (f"[{parts}]" if parts else "")
 
 
 @dataclass

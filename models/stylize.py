@@ -15,8 +15,8 @@ than a window is padded by holding its last frame, and the output is cropped bac
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,6 @@ from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
 from models.motion_repr import as_tensor, placement_of, trajectory_condition
 from models.part_compose import PART_ALIASES, compose_unrequested
-from models.stylization_eval import StyleTarget
 from models.windows import WindowIndex
 from storage.errors import UserInputError
 from storage.records import MotionClip
@@ -43,6 +42,14 @@ MAX_STRENGTH = 10.0
 
 class StylizeError(UserInputError, ValueError):
     """A stylization request cannot be served; the message names the input and the reason."""
+
+
+@dataclass(frozen=True)
+class StyleTarget:
+    """What one source is stylized to: a global style, optionally other styles per body part."""
+
+    style: str  # global target style label
+    part_styles: Mapping[str, str] = field(default_factory=dict)  # body part -> style override
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ outputs. Losses are scored on the one-step x0 prediction, weighted by `sqrt(alph
 the encoder losses (a very noisy step predicts little). With `latent_vae` (a `train-vae`
 run) the base diffuses in the VAE's latent sequence (`models.motion_vae.LatentSpace`): the
 diffusion loss is taken on latents, the geometric and encoder losses on the decoded motion.
+The scene fine-tune (`scene_run`) plugs in as the caller's `scene_fusion` (a `ConditionFusion`
+factory), so the diffusion stage imports nothing of the scene encoder.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
+from models.common.training import choose_device, seed_everything
 from models.denoiser import DenoiserConfig, MotionDenoiser
 from models.diffusion_checkpoint import load_run_checkpoint, save_run_checkpoint
 from models.diffusion_data import (
@@ -52,7 +57,6 @@ from models.diffusion_schedule import NoiseSchedule
 from models.encoder_run import load_encoder_run
 from models.motion_discriminator import MotionDiscriminator, discriminator_loss, generator_loss
 from models.motion_repr import MOTION_DIM, condition_channels, trajectory_condition
-from models.train_encoders import choose_device, seed_everything
 from models.training_log import append_metrics, progress_bar
 
 logger = logging.getLogger(__name__)
@@ -133,6 +137,25 @@ class Batch:
     generated: tuple[Tensor, Tensor, Tensor] | None = None  # x0 pred, asked style, cross mask
 
 
+class ConditionFusion(Protocol):
+    """Rewrites the conditions of chosen adaptor samples (the scene fine-tune plugs in here)."""
+
+    def fuse(
+        self,
+        vectors: Tensor,
+        target_style: Tensor,
+        batch: Batch,
+        index: Tensor,
+        chosen: Tensor,
+        gen: torch.Generator,
+    ) -> tuple[Tensor, Tensor]: ...  # vectors (B, 6, Ds), style targets (B, Ds)
+
+
+# (scene_run, data, encoder checksum, device) -> the fusion; the caller (flows/) hands in
+# `models.scene_finetune.SceneFusionTargets`, so diffusion never imports the scene wing.
+FusionFactory = Callable[[str, DiffusionData, str, torch.device], ConditionFusion]
+
+
 def _sample_batch(
     data: DiffusionData, schedule: NoiseSchedule, size: int, device, gen, model
 ) -> tuple[Tensor, Batch]:
@@ -199,7 +222,15 @@ def base_losses(
 
 
 def adaptor_losses(
-    model, data, schedule, batch: Batch, config, codes, index, gen, scenes=None
+    model,
+    data,
+    schedule,
+    batch: Batch,
+    config,
+    codes,
+    index,
+    gen,
+    scenes: ConditionFusion | None = None,
 ) -> dict[str, tuple[Tensor, float]]:
     c, size = config.losses, len(index)
     cross = torch.rand(size, generator=gen) < config.cross_style_fraction
@@ -383,8 +414,20 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
     return encoder_run, codes, data, model.to(device)
 
 
-def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -> Path:
-    """Train one stage; returns the run directory (last.pt, run.json, metrics.jsonl)."""
+def train_diffusion(
+    config: TrainDiffusionConfig,
+    show_progress: bool = False,
+    scene_fusion: FusionFactory | None = None,
+) -> Path:
+    """Train one stage; returns the run directory (last.pt, run.json, metrics.jsonl).
+
+    `scene_fusion` builds the scene-fused conditions of `config.scene_run` (needed then only).
+    """
+    if config.scene_run and scene_fusion is None:
+        raise ValueError(
+            "scene_run is set but no scene_fusion was given "
+            "(pass models.scene_finetune.SceneFusionTargets)"
+        )
     seed_everything(config.seed)
     device = choose_device(config.device)
     run_dir = Path(config.out)
@@ -397,9 +440,7 @@ def train_diffusion(config: TrainDiffusionConfig, show_progress: bool = False) -
     (run_dir / "run.json").write_text(json.dumps({"config": asdict(config)}, indent=2, default=str))
     scenes = None
     if config.scene_run:
-        from models.scene_finetune import SceneFusionTargets
-
-        scenes = SceneFusionTargets(config.scene_run, data, encoder_run.checksum, device)
+        scenes = scene_fusion(config.scene_run, data, encoder_run.checksum, device)
     adversary = None
     if config.stage == "adaptor" and config.losses.discriminator_enabled:
         adversary = Adversary(config, model, device)

@@ -1,4 +1,4 @@
-"""Training the contrastive content/style encoders: config, data, loop, checkpoints, resume.
+"""Training the contrastive content/style encoders: the loop, its checkpoints, resume.
 
 Owns `stylemotion train-encoders`. `train_encoders(config) -> run_dir` is a plain function (the
 Prefect flow of the orchestration issue calls it as is): it loads clips from shards, keeps the
@@ -18,7 +18,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,8 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from models.common.training import choose_device, seed_everything
 from models.contrastive_losses import (
-    EncoderLossConfig,
     coarse_groups,
     encoder_losses,
     style_prototypes,
@@ -39,71 +39,14 @@ from models.encoder import (
     load_encoder,
     save_checkpoint,
 )
-from models.features import FeatureConfig, descriptor_size, token_sizes
+from models.encoder_run import CHECKPOINT_NAME, RUN_FORMAT
+from models.features import descriptor_size, token_sizes
+from models.train_config import TrainEncodersConfig
 from models.training_data import TrainingData, TrainingDataError, build_training_data
 from models.windows import split_note
 from storage.filesystem import absolute_uri
 
 logger = logging.getLogger(__name__)
-
-RUN_FORMAT = 1
-CHECKPOINT_NAME = "last.pt"
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """Encoder size. The default fits the 20-minute CPU budget of the Bandai set (about 0.3 s
-    per 64-window step on 2 cores); d_model 128 / 3 layers is about 4x slower."""
-
-    d_model: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    dropout: float = 0.1
-    content_dim: int = 64
-    style_dim: int = 64
-    content_stride: int = 4
-    content_instance_norm: bool = False  # see EncoderConfig and docs/ENCODERS.md
-
-
-@dataclass(frozen=True)
-class TrainEncodersConfig:
-    """Everything a training run depends on; saved in the run and in every checkpoint."""
-
-    data_root: str
-    out: str
-    seed: int = 0
-    steps: int = 1500
-    styles_per_batch: int = 8
-    windows_per_style: int = 8
-    learning_rate: float = 5e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    coarse_groups: int = 4
-    coarse_refresh_every: int = 100
-    checkpoint_every: int = 100
-    log_every: int = 10
-    device: str = "auto"
-    augment: bool = True
-    features: FeatureConfig = field(default_factory=FeatureConfig)
-    model: ModelSize = field(default_factory=ModelSize)
-    # The full method: coarse-to-fine (hierarchical) style contrast in place of the flat one.
-    losses: EncoderLossConfig = field(
-        default_factory=lambda: EncoderLossConfig(
-            style_nce_enabled=False, hierarchical_enabled=True
-        )
-    )
-
-
-def choose_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def build_model(config: TrainEncodersConfig) -> MotionEncoder:

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from models.augment import mirror_positions
+from models.common.training import choose_device, seed_everything
 from models.diffusion_data import DiffusionDataError, split_windows
 from models.diffusion_losses import velocity_loss
 from models.encoder_run import load_encoder_run
 from models.motion_repr import MOTION_DIM, MotionNormaliser
 from models.motion_vae import MotionVAE, MotionVAEConfig, kl_divergence
-from models.train_encoders import choose_device, seed_everything
 from models.training_log import append_metrics, progress_bar
 from models.vae_run import save_vae_checkpoint
 

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from models.batch_sampler import StyleBalancedBatchSampler
 from models.features import FeatureStats
+from models.train_config import TrainEncodersConfig
 from models.windows import (
     LabelVocabulary,
     WindowBatch,
@@ -34,7 +35,6 @@ from storage.records import MotionClip
 
 if TYPE_CHECKING:
     from models.encoder import MotionEncoder
-    from models.train_encoders import TrainEncodersConfig
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from models.evaluator import StyleEvaluator, load_evaluator
 from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
 from models.stylization_eval import (
     EvaluationError,
-    StyleTarget,
     evaluate_stylizers,
     strength_sweep,
 )
+from models.stylize import StyleTarget
 from models.sweep_plot import plot_strength_sweep
 from models.windows import load_clips
 from storage.records import MotionClip
