@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from extract.mocap_ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
-from models.train_config import TrainEncodersConfig
+from models.encoders.train_config import TrainEncodersConfig
 
 TRAINING_MODES = ("auto", "deployment", "in-process")
 

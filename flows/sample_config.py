@@ -18,7 +18,7 @@ from extract.mocap_ingest import MocapIngestConfig
 from extract.video_ingest import VideoExtractConfig
 from flows.crawl_params import CrawlExtractConfig
 from flows.pipeline_params import PipelineConfig
-from models.train_config import ModelSize, TrainEncodersConfig
+from models.encoders.train_config import ModelSize, TrainEncodersConfig
 
 SAMPLE_VIDEOS = ("video/gvhmr/tennis.mp4", "video/footskate_reducer/dance.mp4")
 SAMPLE_STYLE = "energetic"

@@ -20,7 +20,7 @@ from storage.filesystem import ensure_writable
 from storage.shard_reader import ShardReader
 
 if TYPE_CHECKING:  # torch stays out of the crawl and ingest flows' imports
-    from models.train_config import TrainEncodersConfig
+    from models.encoders.train_config import TrainEncodersConfig
 
 
 class ParameterError(UserInputError, ValueError):

@@ -3,7 +3,7 @@ tiny random text model, all under the session's pytest base temp (so the model a
 modules share them without a conftest).
 
 The subset is the real Bandai Namco data (4 styles x 5 contents, as tests/flows/test_stylize.py
-uses); the controlled scene construction of `models.scene_data` then declares normal/tired
+uses); the controlled scene construction of `models.scene.data` then declares normal/tired
 clips "office", angry "street" and happy "park". The text model is a randomly initialised BERT
 with a small WordPiece vocabulary, saved with `save_pretrained` and loaded back through
 `extract.scene_text_model` exactly as a downloaded model is.

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from extract.bvh_import import import_bvh
-from models.features import (
+from models.encoders.features import (
     NUM_TOKENS,
     ROOT_FEATURE_NAMES,
     ROOT_TOKEN,
