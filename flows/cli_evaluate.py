@@ -103,7 +103,7 @@ def _numbers(text: str, kind: type) -> list:
 
 def evaluation_inputs(data: str, source_style: str, styles: str | None):
     """(sources, target styles, real reference clips, baseline pool) from a dataset root."""
-    from extract.style_vocabulary import load_style_vocabulary
+    from extract.mocap.style_vocabulary import load_style_vocabulary
     from models.encoders.windows import load_clips
 
     vocabulary = load_style_vocabulary()  # styles asked by any dataset's name: the shared one

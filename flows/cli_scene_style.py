@@ -51,7 +51,7 @@ def label_embeddings(clip_model: str | None, offline: bool):
     """CLIP text embeddings of the controlled scene names, or None (fixed label vectors)."""
     if not clip_model:
         return None
-    from extract.scene_model_loading import SceneModelError
+    from extract.scenes.model_loading import SceneModelError
     from flows.scene_style_inputs import clip_label_embeddings
     from models.scene.data import CONTROLLED_SCENE_STYLES
 
@@ -91,7 +91,7 @@ def add_evaluate_scene(subparsers: argparse._SubParsersAction) -> None:
 
 def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,
                    alphas: tuple[float, ...], report_alpha: float) -> dict:  # fmt: skip
-    from extract.scene_model_loading import SceneModelError
+    from extract.scenes.model_loading import SceneModelError
     from models.scene.condition import ALPHA_MAX
     from models.scene.encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
     from models.scene.evaluate import evaluate_scene_run

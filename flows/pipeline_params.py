@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
 from models.encoders.train_config import TrainEncodersConfig
 

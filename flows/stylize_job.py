@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from tqdm import tqdm
 
-from extract.style_vocabulary import load_style_vocabulary
+from extract.mocap.style_vocabulary import load_style_vocabulary
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.diffusion.part_compose import compose_unrequested
 from models.diffusion.stylize import (
@@ -208,7 +208,7 @@ def _write_extras(clip: MotionClip, source: MotionClip, out: Path, config, summa
         write_clip_bvh(clip, path)
         summary.bvh_files.append(str(path))
     if config.write_previews:
-        from extract.render import SkeletonPanel, render_skeleton_video
+        from extract.rendering.render import SkeletonPanel, render_skeleton_video
 
         path = out / "previews" / f"{clip.clip_id}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)

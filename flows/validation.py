@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extract.mocap_ingest import MocapIngestConfig
-from extract.sources import LocalSource, Source, SourcesError, UrlSource, read_styles_file
+from extract.crawl.sources import LocalSource, Source, SourcesError, UrlSource, read_styles_file
+from extract.mocap.ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
 from storage.errors import UserInputError
 from storage.filesystem import ensure_writable

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
 from models.encoders.windows import load_clips, split_of
 from models.evaluation.evaluator import (

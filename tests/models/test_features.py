@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from extract.bvh_import import import_bvh
+from extract.mocap.bvh_import import import_bvh
 from models.encoders.features import (
     NUM_TOKENS,
     ROOT_FEATURE_NAMES,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
 from models.encoders.evaluate import EvalConfig, evaluate_encoders
 from models.encoders.train import train_encoders

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from models.encoders.augment import AugmentConfig, augment_window, mirror_positions, resample_window
 from models.encoders.batch_sampler import StyleBalancedBatchSampler
 from models.encoders.features import (

@@ -6,7 +6,7 @@ point `CAMERA_TARGET_HEIGHT_M` above a ground target), `follow_targets` (the gro
 clip: the pelvis path, Gaussian-smoothed and clamped to a maximum lag, so the subject stays in
 frame while the floor slides underneath) and `_clip_to_near_plane` (cutting segments to their
 part in front of the camera), with the constants that set all of these. Positions are on
-`storage.skeleton` (metres, y up); drawing lives in `extract.render`.
+`storage.skeleton` (metres, y up); drawing lives in `extract.rendering.render`.
 """
 
 from __future__ import annotations

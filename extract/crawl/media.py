@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from extract.crawl_errors import CrawlError, CrawlErrorKind
-from extract.video_probe import VideoError, VideoLimits
-from extract.video_probe import probe_video as probe_media
+from extract.crawl.errors import CrawlError, CrawlErrorKind
+from extract.video.probe import VideoError, VideoLimits
+from extract.video.probe import probe_video as probe_media
 from storage.filesystem import Location
 from storage.shard_writer import TEMP_PREFIX
 
@@ -46,7 +46,7 @@ _CRAWL_KINDS = {"Corrupt": CrawlErrorKind.CORRUPT, "NotAVideo": CrawlErrorKind.N
 
 
 def probe_video(path: Path) -> VideoProbe:
-    """Duration, fps and size of the first video stream (`extract.video_probe`).
+    """Duration, fps and size of the first video stream (`extract.video.probe`).
 
     A file that is no video at all is NotAVideo; a video container cut short is Corrupt.
     """

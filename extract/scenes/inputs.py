@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import pyarrow.compute as pc
 
-from extract.media import local_media_file
-from extract.scene_keyframes import (
+from extract.scenes.keyframes import (
     KeyframeError,
     decode_keyframe,
     encode_jpeg,
     keyframe_times,
     person_box,
 )
+from extract.video.local_media import local_media_file
 from storage.records import FailureRecord
 from storage.scene_records import KeyframeSource
 from storage.schema import POSES_TABLE, VIDEOS_TABLE

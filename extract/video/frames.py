@@ -30,7 +30,7 @@ try:
 except ImportError:  # not POSIX: the pipe keeps its default size
     fcntl = None  # type: ignore[assignment]
 
-from extract.video_probe import CorruptVideoError, VideoInfo, VideoLimits, probe_video
+from extract.video.probe import CorruptVideoError, VideoInfo, VideoLimits, probe_video
 
 logger = logging.getLogger(__name__)
 

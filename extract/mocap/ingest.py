@@ -2,7 +2,7 @@
 
 Owns the mocap input path of the pipeline: find the BVH files (recursively, sorted), plan
 deterministic shards over their relative paths, and for each shard not yet done import every
-file (`extract.bvh_import`), attach labels (`extract.mocap_labels`) and a split, and write the
+file (`extract.mocap.bvh_import`), attach labels (`extract.mocap.labels`) and a split, and write the
 shard (`storage.shard_writer`). A bad file becomes a `FailureRecord` with the file and the reason
 and never stops the rest; a killed ingest re-run finishes the missing shards only. `ingest_shard`
 is the unit an orchestrator fans out; `ingest_mocap` runs them all in this process.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from extract.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh
-from extract.dataset_guard import check_dataset_source, own_shard_pattern
-from extract.mocap_labels import (
+from extract.mocap.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh
+from extract.mocap.dataset_guard import check_dataset_source, own_shard_pattern
+from extract.mocap.labels import (
     LABEL_FILES,
     ClipLabels,
     JsonIndexLabels,
@@ -39,7 +39,7 @@ from extract.mocap_labels import (
     find_label_config,
     unlabelled_layout_warning,
 )
-from extract.style_vocabulary import load_style_vocabulary
+from extract.mocap.style_vocabulary import load_style_vocabulary
 from storage.errors import UserInputError, cut_message
 from storage.filesystem import Location, ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
@@ -82,7 +82,7 @@ class MocapIngestConfig:
     val_fraction: float = 0.0
     scale: float | None = None
     test_content_takes: tuple[tuple[str, str], ...] = ()
-    style_vocabulary: str | None = None  # YAML file; None: extract/style_vocabulary.yaml
+    style_vocabulary: str | None = None  # YAML file; None: extract/mocap/style_vocabulary.yaml
     test_fraction: float = 0.0  # held-out takes of the other contents, by clip-id hash
 
     @property

@@ -3,8 +3,8 @@
 Owns the check a person makes of pose extraction: the left panel shows the normalised source
 video with the canonical skeleton drawn from the raw MediaPipe image landmarks (the same joint
 map as canonicalisation, so what is drawn is what was used); the right panel shows the cleaned,
-canonical 3D clip as `extract.render` draws it. Output runs at the clip's 30 fps; each output
-frame shows the source frame nearest in time, so a 24 fps source is never resampled.
+canonical 3D clip as `extract.rendering.render` draws it. Output runs at the clip's 30 fps; each
+output frame shows the source frame nearest in time, so a 24 fps source is never resampled.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from extract.render import (
+from extract.rendering.camera import follow_targets
+from extract.rendering.render import (
     JOINT_COLORS_BGR,
     RenderResult,
     draw_panel,
     write_video,
 )
-from extract.render_camera import follow_targets
-from extract.video_frames import NormaliseConfig, open_video_frames
+from extract.video.frames import NormaliseConfig, open_video_frames
 from storage.errors import UserInputError
 from storage.joint_maps import MEDIAPIPE_33, MEDIAPIPE_LANDMARK_NAMES, joint_map_weights
 from storage.records import MotionClip

@@ -13,7 +13,7 @@ num_poses > 1) and only the more visible is kept. Sizes and distances are in pix
 (normalised landmarks times the frame size), so a non-square frame does not stretch them.
 When two people cross, MediaPipe's own landmark tracking can slide from one to the other over
 several frames, each step small enough to pass these gates (vtest.avi frames 555-574,
-video.avi frames 79-80 and 86-94); `extract.pose_identity` finds those slides after the shot
+video.avi frames 79-80 and 86-94); `extract.video.pose_identity` finds those slides after the shot
 from appearance and body scale and cuts the tracks there (thresholds below, `switch_*`).
 """
 
@@ -60,7 +60,7 @@ class TrackingConfig:
     iou_weight: float = 1.0
     duplicate_iou: float = 0.5  # two detections overlapping this much and
     duplicate_distance: float = 0.25  # this close (body sizes) are one person found twice
-    # Identity switches (extract.pose_identity): steps between the medians of the 0.5 s before
+    # Identity switches (extract.video.pose_identity): steps between the medians of the 0.5 s before
     # and after a split point. Measured on the sample videos: at the slides two or three cues
     # stepped together (scale 0.19-0.28, chest 20-29, legs 16-25); on one person's track only
     # one at a time, up to chest 40 (tennis: the shirt rides up, the light changes), legs 29
@@ -92,7 +92,7 @@ class PoseDetection:
     world_landmarks, image_landmarks: (33, 3) float32; visibility, presence: (33,) float32;
     centre: (2,) pixels (mean of hips and shoulders); box: (4,) x0, y0, x1, y1 pixels of all
     33 landmarks; size: the box's longer side in pixels; scale: pixels per world metre of the
-    least foreshortened trunk or leg bone; appearance: `extract.pose_identity`'s colour
+    least foreshortened trunk or leg bone; appearance: `extract.video.pose_identity`'s colour
     signature (5, 3, 3), None when no frame was at hand.
     """
 

@@ -5,10 +5,10 @@ for one person in one shot) to `MotionClip`s on the canonical skeleton, plus a `
 for every part of the track that could not become a clip. Steps, each thresholded by a named
 field of `CanonicaliseConfig`: undetected or low-visibility frames become gaps; short gaps are
 interpolated and long ones split the track into segments; each segment is checked (duration,
-visibility, jitter, bone plausibility), smoothed without lag (`extract.pose_cleaning`), turned
+visibility, jitter, bone plausibility), smoothed without lag (`extract.video.pose_cleaning`), turned
 from MediaPipe's y-down camera axes to y up and mapped onto the 19 joints
 (`storage.joint_maps.MEDIAPIPE_33`), given a global trajectory estimated under a static pinhole
-camera (`extract.pose_trajectory`), resampled to 30 fps, bone-length normalised, grounded and
+camera (`extract.video.pose_trajectory`), resampled to 30 fps, bone-length normalised, grounded and
 turned to face +z (`storage.canonical`).
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from extract.bvh_import import resample_positions
-from extract.pose_cleaning import (
+from extract.mocap.bvh_import import resample_positions
+from extract.video.pose_cleaning import (
     INTERPOLATION_METHODS,
     MIRROR_BONE,
     bone_asymmetry,
@@ -32,7 +32,7 @@ from extract.pose_cleaning import (
     smooth_zero_phase,
     symmetric_bone_lengths,
 )
-from extract.pose_trajectory import estimate_root_translation
+from extract.video.pose_trajectory import estimate_root_translation
 from storage.canonical import floor_height, place_in_canonical_frame, root_trajectory
 from storage.joint_maps import (
     MEDIAPIPE_33,

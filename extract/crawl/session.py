@@ -1,13 +1,13 @@
 """One crawl's working state and the fetching of one source item into `VideoRecord` rows.
 
-Owns the fetching side of the crawl (`extract.crawl` plans and writes the shards; the settings
-and yt-dlp options are `extract.crawl_config`): what the root already has, the download
+Owns the fetching side of the crawl (`extract.crawl.crawl` plans and writes the shards; the settings
+and yt-dlp options are `extract.crawl.config`): what the root already has, the download
 archive, and `CrawlSession`, which turns a query, a URL or a local file into rows. A search or
 URL is listed first without downloading (`extract_info(process=False)`), then every entry is
 downloaded on its own, so one bad entry of a playlist or search becomes one failed row and the
 others still come in. Each download lands in a local staging folder, is checked with ffprobe,
-and is moved under the root (`extract.crawl_media`). Transient network errors are retried with
-backoff (`extract.crawl_errors.with_retries`).
+and is moved under the root (`extract.crawl.media`). Transient network errors are retried with
+backoff (`extract.crawl.errors.with_retries`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import pyarrow.compute as pc
 import yt_dlp
 from yt_dlp.utils import make_archive_id
 
-from extract.crawl_config import CrawlConfig, archive_path, build_ydl_options, read_archive
-from extract.crawl_errors import CrawlError, CrawlErrorKind, with_retries
-from extract.crawl_media import VideoProbe, media_path_for, probe_video, sha256_file, store_media
-from extract.sources import LocalSource, QuerySource, UrlSource
+from extract.crawl.config import CrawlConfig, archive_path, build_ydl_options, read_archive
+from extract.crawl.errors import CrawlError, CrawlErrorKind, with_retries
+from extract.crawl.media import VideoProbe, media_path_for, probe_video, sha256_file, store_media
+from extract.crawl.sources import LocalSource, QuerySource, UrlSource
 from storage.filesystem import Location, open_location
 from storage.records import make_clip_id, utc_now_iso
 from storage.schema import VIDEOS_TABLE

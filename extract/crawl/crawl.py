@@ -3,9 +3,9 @@
 Owns the plan and the loop: one shard per search query, per chunk of URLs, per chunk of the
 files of one local folder, each with a deterministic id from `storage.shard_writer.plan_shards`
 (prefixes `crawl-search`, `crawl-url`, `crawl-local`); done shards are skipped, the others are
-fetched (`extract.crawl_session.CrawlSession`) and written as one `videos` table with its
+fetched (`extract.crawl.session.CrawlSession`) and written as one `videos` table with its
 done-marker. Every video seen becomes a row (`ok`, or `failed` with a kind from
-`extract.crawl_errors`); a bad video, URL or query never stops the crawl.
+`extract.crawl.errors`); a bad video, URL or query never stops the crawl.
 
 Nothing is fetched twice: a done shard is skipped, a video whose id already has an `ok` row in
 the root is skipped (across queries and runs), and yt-dlp gets a download archive: the lines of
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from extract.crawl_config import CrawlConfig
-from extract.crawl_session import CrawlItem, CrawlSession
-from extract.sources import LocalSource, QuerySource, Source, UrlSource
+from extract.crawl.config import CrawlConfig
+from extract.crawl.session import CrawlItem, CrawlSession
+from extract.crawl.sources import LocalSource, QuerySource, Source, UrlSource
 from storage.schema import VIDEOS_TABLE
 from storage.shard_writer import ShardPlan, is_shard_done, plan_shards, write_table_shard
 from storage.video_records import VideoRecord, VideoStatus

@@ -4,9 +4,9 @@ Owns the poses-table producer. One decode pass (`open_video_frames`) feeds the s
 MediaPipe's `PoseLandmarker` (Tasks API, VIDEO running mode, integer-millisecond timestamps
 `frame_index * 1000 // fps`, strictly increasing). Each shot gets a fresh landmarker, closed at
 the end of the shot, so MediaPipe's own tracking state never crosses a cut. Detections are
-linked into per-person tracks by `extract.pose_tracking` and cut where a track changes person by
-`extract.pose_identity` (colour signatures taken here, while the frame is at hand); tracks with
-too few detections are dropped (counted), the rest ranked by prominence (size x time on screen)
+linked into per-person tracks by `extract.video.pose_tracking` and cut where a track changes person
+by `extract.video.pose_identity` (colour signatures taken here, while the frame is at hand); tracks
+with too few detections are dropped (counted), the rest ranked by prominence (size x time on screen)
 and the first `max_people_tracks` of each shot kept: with the default of 1 that is the one main
 subject. Frames where a kept person is not detected hold zeros with `detected` False, and
 `start_frame` indexes the normalised video, so frame indices line up with it. Failures are
@@ -31,18 +31,18 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
-from extract.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
-from extract.pose_model import PoseModelError, resolve_pose_model
-from extract.pose_tracking import (
+from extract.video.frames import NormalisationPlan, NormaliseConfig, open_video_frames
+from extract.video.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
+from extract.video.pose_model import PoseModelError, resolve_pose_model
+from extract.video.pose_tracking import (
     PoseDetection,
     PoseTracker,
     TrackBuilder,
     TrackingConfig,
     trim_isolated_ends,
 )
-from extract.shots import Shot, ShotConfig, ShotDetector
-from extract.video_frames import NormalisationPlan, NormaliseConfig, open_video_frames
-from extract.video_probe import VideoError
+from extract.video.probe import VideoError
+from extract.video.shots import Shot, ShotConfig, ShotDetector
 from storage.checksums import file_sha256
 from storage.records import make_clip_id
 from storage.video_records import PoseTrack

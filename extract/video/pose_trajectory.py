@@ -6,7 +6,7 @@ frame but carry no metric depth. With an assumed field of view the focal length 
 known, and the weak-perspective relation "pixel offset = focal * metric offset / depth" between
 the two gives the depth of the body in every frame; back-projecting the image hip centre at that
 depth gives the other two coordinates. The result is expressed in the y-up frame of
-`extract.pose_clips` (x right, y up, z towards the camera).
+`extract.video.pose_clips` (x right, y up, z towards the camera).
 
 Assumptions, each a source of error: the camera is static and level (no pitch or roll: a tilted
 camera turns "walking towards it" into a slope), square pixels with the principal point at the
@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy.ndimage import median_filter
 
-from extract.pose_cleaning import smooth_zero_phase
+from extract.video.pose_cleaning import smooth_zero_phase
 from storage.joint_maps import MEDIAPIPE_LANDMARK_NAMES
 
 logger = logging.getLogger(__name__)

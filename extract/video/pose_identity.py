@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from extract.pose_tracking import PoseDetection, TrackBuilder, TrackingConfig
+from extract.video.pose_tracking import PoseDetection, TrackBuilder, TrackingConfig
 
 # Landmark indices (MediaPipe order): shoulders, hips, knees, ankles.
 _SHOULDERS, _HIPS, _KNEES, _ANKLES = (11, 12), (23, 24), (25, 26), (27, 28)

@@ -1,7 +1,7 @@
 """Cleaning of raw pose tracks: gaps, segments, zero-phase smoothing and bone lengths.
 
-Owns the signal-level steps of canonicalisation (`extract.pose_clips`) that do not depend on the
-camera: splitting a track's valid-frame mask into segments at long gaps, filling the short gaps
+Owns the signal-level steps of canonicalisation (`extract.video.pose_clips`) that do not depend on
+the camera: splitting a track's valid-frame mask into segments at long gaps, filling the short gaps
 inside a segment by interpolation, zero-phase low-pass smoothing, the jitter measure, and
 per-clip bone-length normalisation on the canonical skeleton (`storage.skeleton`).
 

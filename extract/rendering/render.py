@@ -8,8 +8,8 @@ smoothed pelvis path on the ground plane only: the subject stays in frame while 
 slides underneath, which makes root motion and foot contact (feet meet their floor shadow) easy
 to see. Bones are coloured by body part: left side blue, right side red, torso grey. Several
 panels (e.g. source vs stylized) render side by side and must share their frame count. The
-camera lives in `extract.render_camera` and the ffmpeg writer in `extract.video_writer`; their
-public names are re-exported here.
+camera lives in `extract.rendering.camera` and the ffmpeg writer in
+`extract.rendering.video_writer`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,23 +25,23 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from extract.render_camera import CAMERA_AZIMUTH_DEG as CAMERA_AZIMUTH_DEG
-from extract.render_camera import CAMERA_DISTANCE_M as CAMERA_DISTANCE_M
-from extract.render_camera import CAMERA_ELEVATION_DEG as CAMERA_ELEVATION_DEG
-from extract.render_camera import CAMERA_TARGET_HEIGHT_M as CAMERA_TARGET_HEIGHT_M
-from extract.render_camera import FOLLOW_MAX_LAG_M as FOLLOW_MAX_LAG_M
-from extract.render_camera import FOLLOW_SIGMA_S as FOLLOW_SIGMA_S
-from extract.render_camera import NEAR_PLANE_M as NEAR_PLANE_M
-from extract.render_camera import VIEW_HALF_EXTENT_M as VIEW_HALF_EXTENT_M
-from extract.render_camera import (
+from extract.rendering.camera import CAMERA_AZIMUTH_DEG as CAMERA_AZIMUTH_DEG
+from extract.rendering.camera import CAMERA_DISTANCE_M as CAMERA_DISTANCE_M
+from extract.rendering.camera import CAMERA_ELEVATION_DEG as CAMERA_ELEVATION_DEG
+from extract.rendering.camera import CAMERA_TARGET_HEIGHT_M as CAMERA_TARGET_HEIGHT_M
+from extract.rendering.camera import FOLLOW_MAX_LAG_M as FOLLOW_MAX_LAG_M
+from extract.rendering.camera import FOLLOW_SIGMA_S as FOLLOW_SIGMA_S
+from extract.rendering.camera import NEAR_PLANE_M as NEAR_PLANE_M
+from extract.rendering.camera import VIEW_HALF_EXTENT_M as VIEW_HALF_EXTENT_M
+from extract.rendering.camera import (
     Camera,
     _camera_to_pixels,
     _clip_to_near_plane,
     follow_targets,
     make_camera,
 )
-from extract.video_writer import X264_PRESET as X264_PRESET
-from extract.video_writer import FfmpegVideoWriter, RenderError, require_ffmpeg
+from extract.rendering.video_writer import X264_PRESET as X264_PRESET
+from extract.rendering.video_writer import FfmpegVideoWriter, RenderError, require_ffmpeg
 from storage.skeleton import BODY_PARTS, BONES, CANONICAL_FPS, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The styles file: which videos to crawl for which style label, as typed sources.
 
-Owns the YAML format the crawl starts from and its validation; `extract.crawl` consumes the
+Owns the YAML format the crawl starts from and its validation; `extract.crawl.crawl` consumes the
 sources. The format:
 
 ```yaml

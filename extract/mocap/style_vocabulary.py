@@ -5,7 +5,7 @@ Bandai-2's `elderly`) into the shared one (`old`), by the dataset's own entries 
 global `aliases` next; a name no entry covers stays as it is. The ingest stores the shared name
 in `style` and the dataset's own in `style_original`; training, evaluation and stylization only
 ever see shared names, and `resolve(name)` lets a user ask for a style by either name. The
-default mapping is `extract/style_vocabulary.yaml` (documented there); `load_style_vocabulary`
+default mapping is `extract/mocap/style_vocabulary.yaml` (documented there); `load_style_vocabulary`
 reads a user's file with the same rules and refuses, in one line, duplicate keys, one name
 mapped to two styles, chains, anchors/aliases and oversized files.
 """

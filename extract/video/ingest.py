@@ -2,11 +2,11 @@
 
 Owns the two stages after the crawl. `extract_pending_poses`: every video with an `ok` row in
 the videos table and no finished pose shard is planned into pose shards (ids from the sorted
-pending video ids, prefix `pose`); each shard runs MediaPipe on its videos (`extract.pose`) and
-writes the `poses` table plus one failure per video that could not be read or kept no track
+pending video ids, prefix `pose`); each shard runs MediaPipe on its videos (`extract.video.pose`)
+and writes the `poses` table plus one failure per video that could not be read or kept no track
 (too short, nobody in it). Pose extraction is the expensive step, so shards run in worker
 processes (`workers`), never threads. `derive_pending_clips`: every finished pose shard gets
-one clip shard (`vclips-<config hash>-<pose shard id>`) made by `extract.pose_clips` from its
+one clip shard (`vclips-<config hash>-<pose shard id>`) made by `extract.video.pose_clips` from its
 tracks; the hash of the canonicalisation settings is in the id, so changing a setting
 re-derives the clips (cheap) without re-running the pose model. The clip shards of other
 settings are removed only once every pose shard has its clip shard under the current ones
@@ -27,10 +27,10 @@ from multiprocessing import get_context
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from extract.media import local_media_file
-from extract.pose import PoseConfig, extract_video_poses
-from extract.pose_clips import CanonicaliseConfig, track_to_clips
-from extract.video_probe import VideoError
+from extract.video.local_media import local_media_file
+from extract.video.pose import PoseConfig, extract_video_poses
+from extract.video.pose_clips import CanonicaliseConfig, track_to_clips
+from extract.video.probe import VideoError
 from storage.errors import cut_message
 from storage.filesystem import Location, open_location
 from storage.records import FailureRecord, MotionClip

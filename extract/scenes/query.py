@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from extract.scene_clip import ClipSceneModel, normalise_rows
-from extract.scene_keyframes import KeyframeError, decode_keyframe, frame_problem
-from extract.video_probe import probe_video
+from extract.scenes.clip_model import ClipSceneModel, normalise_rows
+from extract.scenes.keyframes import KeyframeError, decode_keyframe, frame_problem
+from extract.video.probe import probe_video
 from storage.errors import UserInputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
