@@ -46,6 +46,12 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
         help="YAML mapping of this dataset's style names to shared ones "
         "(default: extract/mocap/style_vocabulary.yaml)",
     )
+    parser.add_argument(
+        "--joint-map",
+        metavar="FILE",
+        help="YAML/JSON mapping `canonical_joint: source_joint` for all 19 canonical joints, "
+        "for a rig no known family or naming convention matches (wins over detection)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
     parser.set_defaults(handler=run_ingest_mocap)
 
@@ -67,6 +73,7 @@ def run_ingest_mocap(args: argparse.Namespace) -> int:
         test_content_takes=_content_takes(args.test_takes),
         style_vocabulary=args.style_vocabulary,
         test_fraction=args.test_fraction,
+        joint_map=args.joint_map,
     )
     summary = ingest_mocap(config, show_progress=True)
     print(

@@ -5,8 +5,9 @@ skeleton family (Bandai Namco's 22 joints, the semi_mst m21 set, the common CMU 
 our own exported canonical BVH, MediaPipe's 33 pose landmarks) a `SkeletonMap` gives every
 canonical joint as a weighted average of source joints (weights sum to 1, so derived points such
 as MediaPipe's pelvis are means). `detect_skeleton_map` picks the family of a joint-name list
-(namespace prefixes such as "mixamorig:" stripped) and `apply_joint_map` maps positions with one
-weight-matrix product.
+(namespace prefixes such as "mixamorig:" stripped) and, given the parents, falls back on
+`storage.rig_matching` for any other rig; `user_joint_map` checks a map a user wrote for a rig
+nothing matches; `apply_joint_map` maps positions with one weight-matrix product.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from storage.skeleton import JOINT_NAMES, NUM_JOINTS
+from storage.errors import UserInputError, cut_message, short_repr
+from storage.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 JointSources = tuple[tuple[str, float], ...]
 
 
-class UnknownSkeletonError(ValueError):
+class UnknownSkeletonError(UserInputError, ValueError):
     """A joint-name list matches no known skeleton family, or lacks a joint a map needs."""
 
 
@@ -31,11 +33,14 @@ class SkeletonMap:
 
     `family_joints` lists every joint the family is known to have (defaults to the sources); it
     breaks ties when two maps' sources are all present (a CMU-31 file also holds every m21 name).
+    `inferred` marks a map built from one file's joint names (`storage.rig_matching.match_rig`),
+    whose result must pass `storage.rig_matching.check_rig_geometry`.
     """
 
     name: str
     joint_sources: Mapping[str, JointSources]
     family_joints: tuple[str, ...] = ()
+    inferred: bool = False
 
     def __post_init__(self) -> None:
         if set(self.joint_sources) != set(JOINT_NAMES):
@@ -170,10 +175,24 @@ def strip_namespace(name: str) -> str:
     return name.replace("|", ":").rsplit(":", 1)[-1].strip()
 
 
-def detect_skeleton_map(joint_names: Sequence[str]) -> SkeletonMap:
-    """The map whose source joints are all present; ties go to the best-covered family."""
+def detect_skeleton_map(
+    joint_names: Sequence[str], parents: Sequence[int] | None = None
+) -> SkeletonMap:
+    """The map whose source joints are all present; ties go to the best-covered family.
+
+    With `parents` (a BVH hierarchy) a family must also fit the tree (its chest where the arms
+    meet, its pelvis where the legs meet), and a file no family fits is matched by joint-name
+    conventions (`storage.rig_matching.match_rig`), whose refusal says how to write a map.
+    """
     present = {strip_namespace(name) for name in joint_names}
     candidates = [m for m in SKELETON_MAPS if set(m.source_names) <= present]
+    if parents is not None:
+        # rig_matching builds on this module's SkeletonMap, so it is imported here, not on top.
+        from storage.rig_matching import fits_hierarchy, match_rig
+
+        candidates = [m for m in candidates if fits_hierarchy(m, joint_names, parents)]
+        if not candidates:
+            return match_rig(joint_names, parents)
     if not candidates:
         tried = ", ".join(m.name for m in SKELETON_MAPS)
         raise UnknownSkeletonError(
@@ -210,3 +229,61 @@ def apply_joint_map(
         )
     weights = joint_map_weights(source_names, skeleton_map)  # (19, S)
     return np.einsum("js,tsc->tjc", weights, positions)
+
+
+def joint_map_help() -> str:
+    """How to write a joint map, for every refusal of a rig or of a map."""
+    return (
+        "a YAML or JSON mapping with one `canonical: source_joint` line for each of "
+        + ", ".join(JOINT_NAMES)
+    )
+
+
+def user_joint_map(
+    pairs: object, name: str, joint_names: Sequence[str] | None = None
+) -> SkeletonMap:
+    """A `SkeletonMap` from a user's `{canonical joint: source joint}` mapping, checked.
+
+    Unknown or missing canonical names and non-text sources are refused in one line; with
+    `joint_names` (a file's joints), so are source joints the file does not hold.
+    """
+    if not isinstance(pairs, Mapping):
+        raise UnknownSkeletonError(
+            f"joint map {name}: expected a mapping `canonical: source_joint`, got "
+            f"{short_repr(pairs)}: {joint_map_help()}"
+        )
+    unknown = [short_repr(key) for key in pairs if key not in JOINT_INDEX]
+    missing = [joint for joint in JOINT_NAMES if joint not in pairs]
+    not_text = [joint for joint in JOINT_NAMES if joint in pairs and not _is_name(pairs[joint])]
+    problems = [
+        f"{what}: {cut_message(', '.join(names), 200)}"
+        for what, names in (
+            ("unknown canonical joints", unknown),
+            ("missing canonical joints", missing),
+            ("source joint is not a name for", not_text),
+        )
+        if names
+    ]
+    if not problems and joint_names is not None:
+        present = {strip_namespace(joint) for joint in joint_names}
+        absent = [
+            short_repr(pairs[joint])
+            for joint in JOINT_NAMES
+            if strip_namespace(pairs[joint]) not in present
+        ]
+        if absent:
+            problems.append(
+                f"source joints not in the file: {cut_message(', '.join(absent), 200)} "
+                f"(the file has {cut_message(', '.join(sorted(present)), 200)})"
+            )
+    if problems:
+        raise UnknownSkeletonError(
+            f"joint map {name}: {'; '.join(problems)}; expected {joint_map_help()}"
+        )
+    return SkeletonMap(
+        name, {joint: ((strip_namespace(pairs[joint]), 1.0),) for joint in JOINT_NAMES}
+    )
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(strip_namespace(value)) and len(value) <= 1000

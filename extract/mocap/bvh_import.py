@@ -7,6 +7,11 @@ canonical joints (`storage.joint_maps`), up-axis fix, unit normalisation, resamp
 hierarchy, NaN, zero frames, implausible scale) raises `MocapImportError` naming the file, so
 an ingest stage can turn it into a `FailureRecord` without catching anything broader.
 
+Skeletons: a known family (`storage.joint_maps`), else any rig whose joint names follow a common
+convention (`storage.rig_matching`, checked on the first frame: left on the left, plausible limb
+proportions), else a joint map the user wrote (`load_joint_map`, `--joint-map FILE`), which
+then wins over detection for every file it is given with.
+
 Up axis: the body's up vector (neck minus the mid-point of the ankles, averaged over the clip) is
 expected along +y; when it lies closer to another signed axis (z-up exports from 3D packages),
 the whole motion is rotated by the exact axis permutation taking that axis onto +y. Neck minus
@@ -28,17 +33,26 @@ or fewer than `MIN_CLIP_FRAMES` frames; and a placed clip with a joint farther t
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from storage.bvh import BvhFormatError, BvhMotion, forward_kinematics, read_bvh
 from storage.canonical import place_in_canonical_frame, root_trajectory
-from storage.errors import UserInputError
-from storage.joint_maps import UnknownSkeletonError, apply_joint_map, detect_skeleton_map
+from storage.errors import UserInputError, cut_message
+from storage.joint_maps import (
+    SkeletonMap,
+    UnknownSkeletonError,
+    apply_joint_map,
+    detect_skeleton_map,
+    user_joint_map,
+)
 from storage.records import MotionClip, RecordError, SourceKind, Split, make_clip_id
+from storage.rig_matching import check_rig_geometry
 from storage.skeleton import CANONICAL_FPS, JOINT_INDEX
 
 logger = logging.getLogger(__name__)
@@ -61,6 +75,7 @@ MAX_SOURCE_JOINT_FRAMES = 6_000_000
 # No joint of a placed clip lies farther from the start: 2 h of running is under 50 km, while a
 # channel value of 1e300 would end as float32 infinity in the clip.
 MAX_EXTENT_M = 100_000.0
+MAX_JOINT_MAP_BYTES = 65_536  # 19 lines of `canonical: source`; a larger file is not a joint map
 
 _NECK = JOINT_INDEX["neck"]
 _ANKLES = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
@@ -85,12 +100,18 @@ def import_bvh(
     licence: str = "",
     split: Split = Split.TRAIN,
     scale: float | None = None,
+    joint_map: SkeletonMap | str | Path | None = None,
 ) -> MotionClip:
-    """Read one BVH file and return it as a canonical 30 fps clip in metres."""
+    """Read one BVH file and return it as a canonical 30 fps clip in metres.
+
+    `joint_map` (a file, or a map `load_joint_map` read) replaces skeleton detection.
+    """
+    if isinstance(joint_map, str | Path):
+        joint_map = load_joint_map(joint_map)
     motion = _read_motion(path)
     check_size(motion, path)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow ends in _check_extent
-        positions = _positions_in_metres(motion, path, scale)
+        positions = _positions_in_metres(motion, path, scale, joint_map)
         placed = place_in_canonical_frame(positions)
         _check_extent(placed, path)
         trajectory = root_trajectory(placed)
@@ -116,9 +137,11 @@ def import_bvh(
         raise MocapImportError(f"{path}: {error}") from error
 
 
-def _positions_in_metres(motion: BvhMotion, path: str | Path, scale: float | None) -> np.ndarray:
+def _positions_in_metres(
+    motion: BvhMotion, path: str | Path, scale: float | None, joint_map: SkeletonMap | None
+) -> np.ndarray:
     """Canonical joint positions `(T, 19, 3)`: y up, metres, 30 fps, not yet placed."""
-    positions = _canonical_positions(motion, path)  # (F, 19, 3), file units
+    positions = _canonical_positions(motion, path, joint_map)  # (F, 19, 3), file units
     positions = rotate_to_y_up(positions, path)
     positions = positions * _unit_scale(positions, scale, path)
     return resample_positions(positions, snap_fps(motion.fps), CANONICAL_FPS)
@@ -160,18 +183,53 @@ def _check_extent(positions: np.ndarray, path: str | Path) -> None:
         )
 
 
-def _canonical_positions(motion: BvhMotion, path: str | Path) -> np.ndarray:
+def _canonical_positions(
+    motion: BvhMotion, path: str | Path, joint_map: SkeletonMap | None = None
+) -> np.ndarray:
     """Forward kinematics mapped onto the canonical joints, `(F, 19, 3)` in file units."""
     try:
-        skeleton_map = detect_skeleton_map(motion.joint_names)
+        if joint_map is not None:  # the user's map, checked against this file's joints
+            pairs = {joint: sources[0][0] for joint, sources in joint_map.joint_sources.items()}
+            skeleton_map = user_joint_map(pairs, joint_map.name, motion.joint_names)
+        else:
+            skeleton_map = detect_skeleton_map(motion.joint_names, motion.parents)
     except UnknownSkeletonError as error:
         raise MocapImportError(f"{path}: unknown hierarchy: {error}") from error
     source = forward_kinematics(motion)  # (F, S, 3)
     positions = apply_joint_map(motion.joint_names, source, skeleton_map)
     if not np.isfinite(positions).all():
         raise MocapImportError(f"{path}: forward kinematics gives NaN or infinite positions")
+    if skeleton_map.inferred:
+        try:
+            check_rig_geometry(positions[0], skeleton_map)
+        except UnknownSkeletonError as error:
+            raise MocapImportError(f"{path}: {error}") from error
     logger.debug("%s: skeleton family %s, %d frames", path, skeleton_map.name, motion.num_frames)
     return positions
+
+
+def load_joint_map(path: str | Path) -> SkeletonMap:
+    """A user's joint map: YAML or JSON `{canonical_joint: source_joint}` for all 19 joints.
+
+    The canonical side is checked here (one line naming unknown, missing or non-text entries);
+    whether a file holds the source joints is checked per file at import.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_JOINT_MAP_BYTES + 1)
+    except OSError as error:
+        raise MocapImportError(f"{path}: cannot read the joint map ({error.strerror})") from error
+    if len(data) > MAX_JOINT_MAP_BYTES:
+        raise MocapImportError(f"{path}: larger than {MAX_JOINT_MAP_BYTES} bytes: not a joint map")
+    text = data.decode("utf-8", errors="replace")
+    try:
+        pairs = json.loads(text) if str(path).lower().endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise MocapImportError(f"{path}: not valid YAML/JSON: {cut_message(error, 200)}") from error
+    try:
+        return user_joint_map(pairs, str(path))
+    except UnknownSkeletonError as error:
+        raise MocapImportError(str(error)) from error
 
 
 def rotate_to_y_up(positions: np.ndarray, path: str | Path = "<positions>") -> np.ndarray:

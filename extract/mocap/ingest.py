@@ -8,9 +8,10 @@ and never stops the rest; a killed ingest re-run finishes the missing shards onl
 is the unit an orchestrator fans out; `ingest_mocap` runs them all in this process.
 
 Global settings are checked before any file is touched (`MocapIngestConfig.validate`). The
-settings that shape a clip (importer version, scale, label source, split rule, dataset name,
-licence) are hashed into the shard ids and recorded in each done-marker, so re-ingesting with a
-changed setting derives new shards and then removes the old ones, never keeping stale clips.
+settings that shape a clip (importer version, scale, joint map, label source, split rule,
+dataset name, licence) are hashed into the shard ids and recorded in each done-marker, so
+re-ingesting with a changed setting derives new shards and then removes the old ones, never
+keeping stale clips.
 A shard whose every file failed for one and the same reason is a setting or environment
 problem, not a bad file: it raises instead of being marked done.
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from extract.mocap.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh
+from extract.mocap.bvh_import import EXTRACTOR_VERSION, MocapImportError, import_bvh, load_joint_map
 from extract.mocap.dataset_guard import check_dataset_source, own_shard_pattern
 from extract.mocap.labels import (
     LABEL_FILES,
@@ -84,6 +85,7 @@ class MocapIngestConfig:
     test_content_takes: tuple[tuple[str, str], ...] = ()
     style_vocabulary: str | None = None  # YAML file; None: extract/mocap/style_vocabulary.yaml
     test_fraction: float = 0.0  # held-out takes of the other contents, by clip-id hash
+    joint_map: str | None = None  # YAML/JSON `canonical: source` file; wins over detection
 
     @property
     def dataset_name(self) -> str:
@@ -116,6 +118,8 @@ class MocapIngestConfig:
         load_style_vocabulary(self.style_vocabulary)  # a bad file: one line, before any work
         if self.label_pattern is not None:
             PatternLabels(self.label_pattern)
+        if self.joint_map is not None:
+            load_joint_map(self.joint_map)  # a bad map: one line, before any work
         find_mocap_inputs(source)  # a missing or unreadable directory
 
 
@@ -187,10 +191,11 @@ class MocapIngester:
         self.cfg_dir = cfg_dir if not self.pattern else None
         self.json_labels = JsonIndexLabels(cfg_dir) if self.cfg_dir else None
         self.vocabulary = load_style_vocabulary(config.style_vocabulary)
+        self.joint_map = load_joint_map(config.joint_map) if config.joint_map else None
 
     def settings(self) -> dict[str, object]:
         """The settings that shape this source's clips (their digest is in the shard ids)."""
-        return {
+        settings: dict[str, object] = {
             "stage": STAGE,
             "importer": EXTRACTOR_VERSION,
             "dataset": self.config.dataset_name,
@@ -201,6 +206,10 @@ class MocapIngester:
             "licence": self.licence,
             "split": self.config.split_rule.as_settings(),
         }
+        if self.config.joint_map is not None:  # absent otherwise: older shard ids stay valid
+            digest = hashlib.sha1(Path(self.config.joint_map).read_bytes()).hexdigest()[:10]
+            settings["joint_map"] = digest  # the content: editing the map re-derives the shards
+        return settings
 
     def _label_source(self) -> str:
         if self.pattern is not None:
@@ -255,6 +264,7 @@ class MocapIngester:
             licence=self.licence,
             split=split,
             scale=self.config.scale,
+            joint_map=self.joint_map,
         )
         if labels.style != shared_style:
             clip = replace(clip, style_original=labels.style)

@@ -86,7 +86,7 @@ def _write_bad_inputs(source: Path, good: Path) -> dict[str, str]:
         "dataset-1_walk_sad_901.bvh": ("\n".join(lines[: motion + 10]) + "\n0 1 2", "values"),
         "dataset-1_walk_sad_902.bvh": (text.replace(lines[motion + 5], "nan " * 132, 1), "NaN"),
         "dataset-1_walk_sad_903.bvh": (text[: text.index("MOTION") - 20], "MOTION"),
-        "dataset-1_walk_sad_904.bvh": (text.replace("Hips", "Pelvis_XYZ"), "unknown hierarchy"),
+        "dataset-1_walk_sad_904.bvh": (text.replace("Hand", "Paw_XYZ"), "unknown hierarchy"),
         "dataset-1_walk_sad_905.bvh": (
             text.split("Frames:")[0] + "Frames: 0\nFrame Time: 0.0333333\n",
             "frames",
