@@ -7,8 +7,8 @@ Also the performer shortcut (issue 15): "bone lengths only" is each window's cli
 bone lengths, nothing about motion; a style accuracy it reaches is read from who performed, not
 how. Columns: every held-out window, then per dataset/content of the queries.
 
-For every window (the encoders' windows and split, `models.windows`), simple statistics of the
-un-normalised features: mean local joint positions (posture), their std, mean and std of joint
+For every window (the encoders' windows and split, `models.encoders.windows`), simple statistics of
+the un-normalised features: mean local joint positions (posture), their std, mean and std of joint
 speeds, per-part frequency/amplitude descriptors; standardised on the training windows; cosine
 kNN (k = 5) from the training windows, overall and per held-out content, as
 `stylemotion eval-encoders` reports it for a trained run.
@@ -20,9 +20,9 @@ import argparse
 
 import numpy as np
 
-from models.features import FeatureConfig, token_sizes
-from models.probes import knn_accuracy
-from models.windows import (
+from models.encoders.features import FeatureConfig, token_sizes
+from models.encoders.probes import knn_accuracy
+from models.encoders.windows import (
     LabelVocabulary,
     WindowDataset,
     WindowIndex,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from storage.bvh import forward_kinematics, read_bvh
 
 

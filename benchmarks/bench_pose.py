@@ -28,8 +28,8 @@ from pathlib import Path
 import cv2
 import mediapipe as mp
 
-from extract.pose import PoseConfig, create_pose_landmarker, run_pose_extraction
-from extract.pose_model import POSE_MODEL_ENV, resolve_pose_model
+from extract.video.pose import PoseConfig, create_pose_landmarker, run_pose_extraction
+from extract.video.pose_model import POSE_MODEL_ENV, resolve_pose_model
 
 
 def bare_mediapipe(video: Path, config: PoseConfig) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from extract.bvh_import import import_bvh
-from extract.render import SkeletonPanel, render_skeleton_video
-from extract.video_writer import FfmpegVideoWriter
+from extract.mocap.bvh_import import import_bvh
+from extract.rendering.render import SkeletonPanel, render_skeleton_video
+from extract.rendering.video_writer import FfmpegVideoWriter
 
 SIZE = (960, 540)
 

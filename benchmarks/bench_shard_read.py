@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from storage.shard_reader import ClipFilter, ShardReader
 
 

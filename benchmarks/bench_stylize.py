@@ -23,8 +23,8 @@ import time
 import numpy as np
 import torch
 
-from models.stylize import DiffusionStylizer
-from models.windows import load_clips
+from models.diffusion.stylize import DiffusionStylizer
+from models.encoders.windows import load_clips
 
 
 def bare_network(stylizer: DiffusionStylizer, batch: int, steps: int) -> float:

@@ -19,12 +19,12 @@ import argparse
 
 import torch
 
-from models.diffusion_checkpoint import load_run_checkpoint
-from models.diffusion_data import EncoderCodes, local_windows
-from models.diffusion_schedule import NoiseSchedule
-from models.encoder_run import load_encoder_run
-from models.motion_repr import trajectory_condition
-from models.windows import WindowIndex, load_clips
+from models.diffusion.checkpoint import load_run_checkpoint
+from models.diffusion.data import EncoderCodes, local_windows
+from models.diffusion.motion_repr import trajectory_condition
+from models.diffusion.schedule import NoiseSchedule
+from models.encoders.run import load_encoder_run
+from models.encoders.windows import WindowIndex, load_clips
 
 NOISE_LEVELS = (10, 100, 300, 600, 900)
 

@@ -19,10 +19,15 @@ import argparse
 import numpy as np
 import torch
 
-from models.motion_repr import placement_of
-from models.stylization_eval import StyleTarget
-from models.stylize import DiffusionStylizer, _hold_last, _stitch, _window_plan
-from models.windows import load_clips
+from models.diffusion.motion_repr import placement_of
+from models.diffusion.stylize import (
+    DiffusionStylizer,
+    StyleTarget,
+    _hold_last,
+    _stitch,
+    _window_plan,
+)
+from models.encoders.windows import load_clips
 from storage.skeleton import CANONICAL_FPS, JOINT_INDEX
 
 WRISTS = [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]

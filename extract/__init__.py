@@ -1,1 +1,2 @@
-"""Extraction stages: crawl, ffmpeg, pose, canonicalisation, mocap import, rendering."""
+"""Extraction stages, one wing each: crawl, video (probe, decode, shots, pose, clips), mocap
+import, scene labels and rendering of previews."""

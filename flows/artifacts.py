@@ -15,7 +15,7 @@ from pathlib import Path
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from extract.render import SkeletonPanel, render_skeleton_video
+from extract.rendering.render import SkeletonPanel, render_skeleton_video
 from storage.scene_summary import summarise_scenes
 from storage.schema import VIDEOS_TABLE
 from storage.shard_reader import ClipFilter, ShardReader

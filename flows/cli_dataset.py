@@ -44,7 +44,7 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--style-vocabulary",
         help="YAML mapping of this dataset's style names to shared ones "
-        "(default: extract/style_vocabulary.yaml)",
+        "(default: extract/mocap/style_vocabulary.yaml)",
     )
     parser.add_argument(
         "--joint-map",
@@ -57,7 +57,7 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_ingest_mocap(args: argparse.Namespace) -> int:
-    from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+    from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
     from storage.shard_reader import ShardReader
 
     config = MocapIngestConfig(
@@ -214,9 +214,9 @@ def add_render(subparsers: argparse._SubParsersAction) -> None:
 def _render_overlay(root: str, clip, out: Path):  # -> RenderResult
     import pyarrow.compute as pc
 
-    from extract.media import local_media_file
-    from extract.render_overlay import render_overlay
-    from extract.video_ingest import ok_videos
+    from extract.rendering.overlay import render_overlay
+    from extract.video.ingest import ok_videos
+    from extract.video.local_media import local_media_file
     from storage.schema import POSES_TABLE
     from storage.shard_reader import ShardReader
     from storage.video_schema import table_to_tracks
@@ -235,7 +235,7 @@ def _render_overlay(root: str, clip, out: Path):  # -> RenderResult
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from extract.render import SkeletonPanel, render_skeleton_video
+    from extract.rendering.render import SkeletonPanel, render_skeleton_video
 
     clip = load_clip(args.root, args.clip_id)
     if args.overlay:

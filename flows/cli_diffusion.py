@@ -1,8 +1,8 @@
 """Diffusion subcommands of `stylemotion`: train-diffusion, train-vae and stylize.
 
-`train-diffusion --stage base|adaptor` trains one stage (`models.train_diffusion`; config from
+`train-diffusion --stage base|adaptor` trains one stage (`models.diffusion.train`; config from
 `--config FILE` and `--set key=value` like the encoders; `--latent-vae RUN` diffuses in the
-latent of a `train-vae` run, `models.train_vae`); `stylize` runs the batch job of
+latent of a `train-vae` run, `models.diffusion.train_vae`); `stylize` runs the batch job of
 `flows.stylize_job` over shard roots, BVH folders or videos with a style label, reference clips
 or reference videos, optionally per body part.
 """
@@ -30,8 +30,13 @@ def add_train_diffusion(subparsers: argparse._SubParsersAction) -> None:
 
 
 def diffusion_config(args: argparse.Namespace):
-    from models.config_io import ConfigError, apply_overrides, config_from_dict, load_config_file
-    from models.train_diffusion import TrainDiffusionConfig
+    from models.common.config_io import (
+        ConfigError,
+        apply_overrides,
+        config_from_dict,
+        load_config_file,
+    )
+    from models.diffusion.train import TrainDiffusionConfig
 
     fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
     fixed |= {"stage": args.stage, "base_run": args.base}
@@ -45,11 +50,12 @@ def diffusion_config(args: argparse.Namespace):
 
 
 def run_train_diffusion(args: argparse.Namespace) -> int:
-    from models.train_diffusion import train_diffusion
+    from models.diffusion.train import train_diffusion
+    from models.scene.finetune import SceneFusionTargets
 
     config = diffusion_config(args)
     try:
-        run_dir = train_diffusion(config, show_progress=True)
+        run_dir = train_diffusion(config, show_progress=True, scene_fusion=SceneFusionTargets)
     except ValueError as error:  # DiffusionData-, DiffusionCheckpoint-, Evaluation-, VAERunError
         raise UsageError(str(error)) from error
     print(f"trained diffusion ({config.stage}): {run_dir}")
@@ -67,8 +73,13 @@ def add_train_vae(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train_vae(args: argparse.Namespace) -> int:
-    from models.config_io import ConfigError, apply_overrides, config_from_dict, load_config_file
-    from models.train_vae import TrainVAEConfig, train_vae
+    from models.common.config_io import (
+        ConfigError,
+        apply_overrides,
+        config_from_dict,
+        load_config_file,
+    )
+    from models.diffusion.train_vae import TrainVAEConfig, train_vae
 
     fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
     try:
@@ -78,7 +89,7 @@ def run_train_vae(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from error
     try:
         run_dir = train_vae(config, show_progress=True)
-    except ValueError as error:  # DiffusionDataError, EvaluationError, a VAE shape that won't fit
+    except ValueError as error:  # DiffusionDataError, EncoderRunError, a VAE shape that won't fit
         raise UsageError(str(error)) from error
     report = json.loads((run_dir / "report.json").read_text())
     print(json.dumps({"run": str(run_dir)} | report, indent=2))
@@ -131,8 +142,8 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
 
 def run_stylize(args: argparse.Namespace) -> int:
     from flows.stylize_job import StylizeJobConfig, run_stylize_job
-    from models.diffusion_checkpoint import DiffusionCheckpointError
-    from models.stylize import StylizeError
+    from models.diffusion.checkpoint import DiffusionCheckpointError
+    from models.diffusion.stylize import StylizeError
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit {args.limit}: must be >= 1")

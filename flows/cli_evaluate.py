@@ -1,10 +1,11 @@
 """Evaluation subcommands of `stylemotion`: train-evaluator and evaluate (issue 7).
 
-`train-evaluator` trains and freezes the independent evaluator once (`models.evaluator_train`,
-`--set key=value` on `TrainEvaluatorConfig`). `evaluate` runs the baselines, the real data and,
-given `--run`, the diffusion model through `models.stylization_eval` on the held-out contents:
-sources are the `--source-style` clips of the encoders' test split, targets every other style,
-references the test-split clips of those styles, the baselines' pool the training split.
+`train-evaluator` trains and freezes the independent evaluator once
+(`models.evaluation.evaluator_train`, `--set key=value` on `TrainEvaluatorConfig`). `evaluate` runs
+the baselines, the real data and, given `--run`, the diffusion model through
+`models.evaluation.stylization_eval` on the held-out contents: sources are the `--source-style`
+clips of the encoders' test split, targets every other style, references the test-split clips of
+those styles, the baselines' pool the training split.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def add_train_evaluator(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train_evaluator(args: argparse.Namespace) -> int:
-    from models.config_io import ConfigError, apply_overrides, config_from_dict
-    from models.evaluator_train import (
+    from models.common.config_io import ConfigError, apply_overrides, config_from_dict
+    from models.evaluation.evaluator_train import (
         EvaluatorTrainingError,
         TrainEvaluatorConfig,
         train_evaluator,
@@ -82,10 +83,10 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
 def load_model_stylizer(
     run_dir: str | Path, steps: int = 20, device: str = "cpu", source_noise: float = 1.0
 ):
-    """The diffusion run at `run_dir` (adaptor stage) as a `models.stylization_eval.Stylizer`."""
-    from models.diffusion_checkpoint import DiffusionCheckpointError
-    from models.stylization_eval import EvaluationError
-    from models.stylize import DiffusionStylizer, StylizeError
+    """The diffusion run at `run_dir` (adaptor stage) as a `Stylizer` of the evaluation harness."""
+    from models.diffusion.checkpoint import DiffusionCheckpointError
+    from models.diffusion.stylize import DiffusionStylizer, StylizeError
+    from models.evaluation.stylization_eval import EvaluationError
 
     try:
         return DiffusionStylizer.load(run_dir, device, steps, source_noise)
@@ -102,8 +103,8 @@ def _numbers(text: str, kind: type) -> list:
 
 def evaluation_inputs(data: str, source_style: str, styles: str | None):
     """(sources, target styles, real reference clips, baseline pool) from a dataset root."""
-    from extract.style_vocabulary import load_style_vocabulary
-    from models.windows import load_clips
+    from extract.mocap.style_vocabulary import load_style_vocabulary
+    from models.encoders.windows import load_clips
 
     vocabulary = load_style_vocabulary()  # styles asked by any dataset's name: the shared one
     source_style = vocabulary.resolve(source_style)
@@ -119,9 +120,9 @@ def evaluation_inputs(data: str, source_style: str, styles: str | None):
 
 
 def evaluation_report(args: argparse.Namespace) -> dict:
-    from models.baselines import baseline_stylizers
-    from models.evaluator import EvaluatorError, load_evaluator
-    from models.stylization_eval import EvaluationError, evaluate_stylizers
+    from models.evaluation.baselines import baseline_stylizers
+    from models.evaluation.evaluator import EvaluatorError, load_evaluator
+    from models.evaluation.stylization_eval import EvaluationError, evaluate_stylizers
 
     sources, styles, real, pool = evaluation_inputs(args.data, args.source_style, args.styles)
     try:
@@ -185,8 +186,8 @@ def check_evaluate_parameters(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from models.stylization_eval import sweep_points
-    from models.sweep_plot import plot_strength_sweep
+    from models.evaluation.stylization_eval import sweep_points
+    from models.evaluation.sweep_plot import plot_strength_sweep
 
     check_evaluate_parameters(args)
 

@@ -23,13 +23,13 @@ def add_train_encoders(subparsers: argparse._SubParsersAction) -> None:
 
 
 def train_config(data: str, out: str, config_file: Path | None, overrides: list[str]):
-    from models.config_io import (
+    from models.common.config_io import (
         ConfigError,
         apply_overrides,
         config_from_dict,
         load_config_file,
     )
-    from models.train_encoders import TrainEncodersConfig
+    from models.encoders.train_config import TrainEncodersConfig
 
     try:
         values = load_config_file(config_file) if config_file else {}
@@ -40,9 +40,9 @@ def train_config(data: str, out: str, config_file: Path | None, overrides: list[
 
 
 def run_train_encoders(args: argparse.Namespace) -> int:
-    from models.encoder import CheckpointError
-    from models.train_encoders import train_encoders
-    from models.training_data import TrainingDataError
+    from models.encoders.encoder import CheckpointError
+    from models.encoders.train import train_encoders
+    from models.encoders.training_data import TrainingDataError
 
     config = train_config(args.data, args.out, args.config, args.set)
     try:
@@ -64,14 +64,20 @@ def add_eval_encoders(subparsers: argparse._SubParsersAction) -> None:
 
 
 def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None) -> dict:
-    from models.eval_encoders import EvalConfig, EvaluationError, evaluate_encoders, write_report
+    from models.encoders.evaluate import (
+        EvalConfig,
+        EvaluationError,
+        evaluate_encoders,
+        write_report,
+    )
+    from models.encoders.run import EncoderRunError
 
     mapping = json.loads(label_map.read_text(encoding="utf-8")) if label_map else {}
     config = EvalConfig(run=run, data_root=data, split=split, label_map=mapping)
     out_dir = Path(run) / "eval"
     try:
         report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{split}.png")
-    except EvaluationError as error:
+    except (EncoderRunError, EvaluationError) as error:
         raise UsageError(str(error)) from error
     write_report(report, out_dir / f"report_{split}.json")
     return report
@@ -102,8 +108,8 @@ def add_ablate_encoders(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_ablate_encoders(args: argparse.Namespace) -> int:
-    from models.ablation import format_ablation_table, run_ablations
-    from models.train_encoders import train_encoders
+    from models.encoders.ablation import format_ablation_table, run_ablations
+    from models.encoders.train import train_encoders
 
     def train(name: str, overrides: list[str], run_dir: Path) -> Path:
         print(f"ablation {name}: {' '.join(overrides) or '(full method)'}")

@@ -41,8 +41,8 @@ def add_label_scenes(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):  # -> SceneLabelConfig
-    from extract.scene_labelling import SceneLabelConfig
-    from extract.scene_vocab import load_vocabulary
+    from extract.scenes.labelling import SceneLabelConfig
+    from extract.scenes.vocab import load_vocabulary
 
     vocabulary = {}
     if args.vocab:
@@ -66,9 +66,9 @@ def _config(args: argparse.Namespace):  # -> SceneLabelConfig
 
 
 def run_label_scenes(args: argparse.Namespace) -> int:
-    from extract.scene_labelling import SceneConfigError, label_scenes
-    from extract.scene_model_loading import SceneModelError
-    from extract.scene_vocab import VocabularyError
+    from extract.scenes.labelling import SceneConfigError, label_scenes
+    from extract.scenes.model_loading import SceneModelError
+    from extract.scenes.vocab import VocabularyError
 
     require_dataset(args.root)
     try:

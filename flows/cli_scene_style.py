@@ -1,12 +1,12 @@
 """Scene-style subcommands of `stylemotion`: train-scene-encoder and evaluate-scene.
 
 `train-scene-encoder --data ROOT --encoders RUN --out RUN [--config FILE] [--set KEY=VALUE]
-[--clip-model SPEC]` trains `models.train_scene` (source "controlled" by default: the Bandai
+[--clip-model SPEC]` trains `models.scene.train` (source "controlled" by default: the Bandai
 construction; `--set source=video --set labeller_id=ID` for real scene labels). With
 `--clip-model` the controlled scene names are embedded by that CLIP text tower (so images can
 be given at stylization), else by fixed label vectors. `evaluate-scene --run RUN
 [--text-model SPEC]` writes the with/without-scene report, the alpha sweep PNG and the
-encoder-vs-text table (`models.scene_eval`) into RUN/eval (or `--out`).
+encoder-vs-text table (`models.scene.evaluate`) into RUN/eval (or `--out`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
 
 
 def scene_config(data: str, encoders: str, out: str, config_file: Path | None, overrides):
-    from models.config_io import ConfigError, apply_overrides, config_from_dict, load_config_file
-    from models.train_scene import TrainSceneConfig
+    from models.common.config_io import (
+        ConfigError,
+        apply_overrides,
+        config_from_dict,
+        load_config_file,
+    )
+    from models.scene.train import TrainSceneConfig
 
     fixed = {"data_root": data, "encoder_run": encoders, "out": out}
     try:
@@ -46,9 +51,9 @@ def label_embeddings(clip_model: str | None, offline: bool):
     """CLIP text embeddings of the controlled scene names, or None (fixed label vectors)."""
     if not clip_model:
         return None
-    from extract.scene_model_loading import SceneModelError
+    from extract.scenes.model_loading import SceneModelError
     from flows.scene_style_inputs import clip_label_embeddings
-    from models.scene_data import CONTROLLED_SCENE_STYLES
+    from models.scene.data import CONTROLLED_SCENE_STYLES
 
     try:
         return clip_label_embeddings(tuple(CONTROLLED_SCENE_STYLES), clip_model, offline)
@@ -57,16 +62,16 @@ def label_embeddings(clip_model: str | None, offline: bool):
 
 
 def run_train_scene_encoder(args: argparse.Namespace) -> int:
-    from models.eval_encoders import EvaluationError
-    from models.scene_data import SceneDataError
-    from models.scene_encoder import SceneCheckpointError
-    from models.train_scene import train_scene_encoder
+    from models.encoders.run import EncoderRunError
+    from models.scene.data import SceneDataError
+    from models.scene.encoder import SceneCheckpointError
+    from models.scene.train import train_scene_encoder
 
     config = scene_config(args.data, args.encoders, args.out, args.config, args.set)
     embeddings = label_embeddings(args.clip_model, args.offline)
     try:
         run_dir = train_scene_encoder(config, embeddings)
-    except (SceneDataError, SceneCheckpointError, EvaluationError) as error:
+    except (SceneDataError, SceneCheckpointError, EncoderRunError) as error:
         raise UsageError(str(error)) from error
     card = json.loads((run_dir / "run.json").read_text())
     print(f"trained scene encoder ({card['provenance']} data): {run_dir}")
@@ -86,10 +91,10 @@ def add_evaluate_scene(subparsers: argparse._SubParsersAction) -> None:
 
 def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,
                    alphas: tuple[float, ...], report_alpha: float) -> dict:  # fmt: skip
-    from extract.scene_model_loading import SceneModelError
-    from models.scene_condition import ALPHA_MAX
-    from models.scene_encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
-    from models.scene_eval import evaluate_scene_run
+    from extract.scenes.model_loading import SceneModelError
+    from models.scene.condition import ALPHA_MAX
+    from models.scene.encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
+    from models.scene.evaluate import evaluate_scene_run
 
     if not (Path(run) / SCENE_CHECKPOINT_NAME).is_file():
         raise UsageError(f"{run}: no {SCENE_CHECKPOINT_NAME} (not a train-scene-encoder run)")

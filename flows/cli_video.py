@@ -56,7 +56,7 @@ def add_ingest_videos(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _crawl_config(args: argparse.Namespace, file_defaults: dict[str, float | int | None]):
-    from extract.crawl_config import CrawlConfig
+    from extract.crawl.config import CrawlConfig
 
     settings = {
         "max_height": args.max_height or file_defaults.get("max_height") or 720,
@@ -72,7 +72,7 @@ def _crawl_config(args: argparse.Namespace, file_defaults: dict[str, float | int
 
 
 def _run_crawl_sources(args: argparse.Namespace, sources, file_defaults) -> None:
-    from extract.crawl import crawl
+    from extract.crawl.crawl import crawl
 
     summary = crawl(sources, _crawl_config(args, file_defaults), show_progress=True)
     failed = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.failed.items()))
@@ -105,7 +105,7 @@ def _resolved(argument: str, must_exist: bool = False) -> Path:
 
 def _require_pose_model() -> None:
     """Locate the pose model (or download it once) before any work; one line if it cannot."""
-    from extract.pose_model import PoseModelError, resolve_pose_model
+    from extract.video.pose_model import PoseModelError, resolve_pose_model
 
     try:
         resolve_pose_model()
@@ -114,7 +114,7 @@ def _require_pose_model() -> None:
 
 
 def run_crawl(args: argparse.Namespace) -> int:
-    from extract.sources import SourcesError, read_styles_file
+    from extract.crawl.sources import SourcesError, read_styles_file
 
     try:
         styles = read_styles_file(args.styles_file)
@@ -128,9 +128,9 @@ def run_crawl(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace, root: str) -> None:
-    from extract.pose import PoseConfig
-    from extract.pose_model import PoseModelError
-    from extract.video_ingest import VideoExtractConfig, extract_videos
+    from extract.video.ingest import VideoExtractConfig, extract_videos
+    from extract.video.pose import PoseConfig
+    from extract.video.pose_model import PoseModelError
 
     config = VideoExtractConfig(
         root=root,
@@ -151,7 +151,7 @@ def _extract(args: argparse.Namespace, root: str) -> None:
 
 
 def _has_videos_without_poses(root: str) -> bool:
-    from extract.video_ingest import ok_videos, videos_with_poses
+    from extract.video.ingest import ok_videos, videos_with_poses
     from storage.shard_reader import ShardReader
 
     reader = ShardReader(root)
@@ -171,7 +171,7 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def _sources_from_arguments(arguments: list[str], style: str) -> list:
-    from extract.sources import LocalSource, UrlSource
+    from extract.crawl.sources import LocalSource, UrlSource
 
     sources = []
     for argument in arguments:

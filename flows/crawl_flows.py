@@ -1,7 +1,7 @@
 """Prefect flow `crawl-and-extract`: crawl -> normalise -> pose -> clips, one task per shard.
 
-Composes `extract.crawl` (one task per crawl shard: a query, a chunk of URLs or local files),
-`extract.video_ingest` (one task per pose shard of videos: ffmpeg normalising + MediaPipe,
+Composes `extract.crawl.crawl` (one task per crawl shard: a query, a chunk of URLs or local files),
+`extract.video.ingest` (one task per pose shard of videos: ffmpeg normalising + MediaPipe,
 then one task per pose shard turning its tracks into a clip shard). Tasks pass configs, shard
 plans, ids and small stats; arrays go to Parquet. Downloads are limited by a global
 concurrency limit (`CrawlExtractConfig.max_parallel_downloads`). Pose extraction runs in
@@ -22,11 +22,11 @@ from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext
 
-from extract.crawl import CrawlShard, crawl_shard, plan_crawl
-from extract.crawl_config import CrawlConfig
-from extract.crawl_session import CrawlSession
-from extract.sources import Source
-from extract.video_ingest import (
+from extract.crawl.config import CrawlConfig
+from extract.crawl.crawl import CrawlShard, crawl_shard, plan_crawl
+from extract.crawl.session import CrawlSession
+from extract.crawl.sources import Source
+from extract.video.ingest import (
     VideoExtractConfig,
     canonicalise_hash,
     derive_clip_shard,

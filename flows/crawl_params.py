@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extract.crawl_config import CrawlConfig
-from extract.video_ingest import VideoExtractConfig
+from extract.crawl.config import CrawlConfig
+from extract.video.ingest import VideoExtractConfig
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class CrawlExtractConfig:
     """`crawl-and-extract`: crawl a styles file and/or inputs, then poses and clips.
 
     `crawl.out_root` and `extract.root` are the same dataset root. `inputs` are files, folders
-    or URLs, all labelled `style`; `styles_file` is the YAML of `extract.sources`. At most
+    or URLs, all labelled `style`; `styles_file` is the YAML of `extract.crawl.sources`. At most
     `max_parallel_downloads` crawl shards fetch at once (a global concurrency limit named
     `download_limit_name`, set to this value by the flow).
     """

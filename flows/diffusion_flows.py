@@ -1,6 +1,6 @@
 """Prefect flows `train-diffusion` and `stylize-batch`: the diffusion stage and the batch job.
 
-Compose `models.train_diffusion.train_diffusion` (one task per stage run: the motion VAE first
+Compose `models.diffusion.train.train_diffusion` (one task per stage run: the motion VAE first
 in latent mode, base, then adaptor when asked; a retry starts the stage again from its
 parameters) and
 `flows.stylize_job.run_stylize_job` (one task per job; shards are written per batch of sources,
@@ -22,12 +22,14 @@ from prefect.cache_policies import NO_CACHE
 from flows.artifacts import publish_training_metrics, read_metrics
 from flows.stylize_job import StylizeJobConfig, run_stylize_job
 from flows.validation import ParameterError, require
-from models.train_diffusion import TrainDiffusionConfig, train_diffusion
-from models.train_vae import TrainVAEConfig, train_vae
+from models.diffusion.train import TrainDiffusionConfig, train_diffusion
+from models.diffusion.train_vae import TrainVAEConfig, train_vae
 
 
 def _train(config: TrainDiffusionConfig) -> str:
-    return str(train_diffusion(config))
+    from models.scene.finetune import SceneFusionTargets  # the scene fine-tune's hook
+
+    return str(train_diffusion(config, scene_fusion=SceneFusionTargets))
 
 
 def _train_vae(config: TrainVAEConfig) -> str:

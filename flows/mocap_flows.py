@@ -1,6 +1,6 @@
 """Prefect flow `ingest-mocap`: a mocap directory into clip shards, one task per shard.
 
-Composes `extract.mocap_ingest`: the flow checks its parameters, plans the shards, submits one
+Composes `extract.mocap.ingest`: the flow checks its parameters, plans the shards, submits one
 task per unfinished shard (tasks pass the config and the shard plan, never arrays), then
 removes superseded shards and publishes a markdown summary and a failure table. A bad file is a
 failure row and never fails the flow; a shard that keeps failing after its retries is reported
@@ -14,8 +14,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from extract.dataset_guard import DatasetSourceError, check_dataset_source
-from extract.mocap_ingest import (
+from extract.mocap.dataset_guard import DatasetSourceError, check_dataset_source
+from extract.mocap.ingest import (
     STAGE,
     MocapIngestConfig,
     MocapIngester,

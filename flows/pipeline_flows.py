@@ -20,7 +20,7 @@ from prefect.client.schemas.objects import WorkPoolStatus
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.artifacts import publish_dataset_summary, publish_item_failures, publish_preview
 from flows.crawl_flows import crawl_and_extract_flow
 from flows.mocap_flows import ingest_mocap_flow
@@ -74,7 +74,7 @@ def label_scenes_step(config: PipelineConfig) -> dict[str, object]:
         )
     else:
         try:
-            from extract.scene_labelling import SceneLabelConfig
+            from extract.scenes.labelling import SceneLabelConfig
             from flows.scene_flows import label_scenes_flow
         except ImportError as error:
             reason = f"scene labelling is not available: {error}"

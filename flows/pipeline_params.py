@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
-from models.train_encoders import TrainEncodersConfig
+from models.encoders.train_config import TrainEncodersConfig
 
 TRAINING_MODES = ("auto", "deployment", "in-process")
 

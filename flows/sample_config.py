@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from extract.crawl_config import CrawlConfig
-from extract.mocap_ingest import MocapIngestConfig
-from extract.video_ingest import VideoExtractConfig
+from extract.crawl.config import CrawlConfig
+from extract.mocap.ingest import MocapIngestConfig
+from extract.video.ingest import VideoExtractConfig
 from flows.crawl_params import CrawlExtractConfig
 from flows.pipeline_params import PipelineConfig
-from models.train_encoders import ModelSize, TrainEncodersConfig
+from models.encoders.train_config import ModelSize, TrainEncodersConfig
 
 SAMPLE_VIDEOS = ("video/gvhmr/tennis.mp4", "video/footskate_reducer/dance.mp4")
 SAMPLE_STYLE = "energetic"

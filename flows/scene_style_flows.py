@@ -1,8 +1,8 @@
 """Prefect flow `train-scene-encoder`: one scene-encoder run, then its scene evaluation.
 
-Composes `models.train_scene.train_scene_encoder` (one task: the whole run, seconds to minutes
+Composes `models.scene.train.train_scene_encoder` (one task: the whole run, seconds to minutes
 since the frozen encoder codes every window once; a retry re-runs it, a finished run returns at
-once) and `models.scene_eval.evaluate_scene_run` (one task: with/without scene, alpha sweep PNG,
+once) and `models.scene.evaluate.evaluate_scene_run` (one task: with/without scene, alpha sweep PNG,
 encoder-vs-text table). The parameters are the library's `TrainSceneConfig` plus the optional
 CLIP model (scene-name embeddings) and text model (the scene-as-text ablation). Artifacts: the
 training metrics and the comparison table, titled with the data provenance ("controlled" for
@@ -19,9 +19,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_training_metrics
 from flows.validation import ParameterError, require, require_positive
-from models.scene_condition import ALPHA_MAX
-from models.scene_data import SceneDataError
-from models.train_scene import TrainSceneConfig, train_scene_encoder
+from models.scene.condition import ALPHA_MAX
+from models.scene.data import SceneDataError
+from models.scene.train import TrainSceneConfig, train_scene_encoder
 from storage.shard_reader import ShardReader
 
 
@@ -43,7 +43,7 @@ def _train(config: TrainSceneConfig, clip_model: str | None) -> str:
 
 def _evaluate(run_dir: str, text_model: str | None) -> str:
     from flows.cli_scene_style import evaluate_scene
-    from models.scene_eval import DEFAULT_ALPHAS
+    from models.scene.evaluate import DEFAULT_ALPHAS
 
     evaluate_scene(run_dir, None, text_model, False, DEFAULT_ALPHAS, 1.0)
     return (Path(run_dir) / "eval" / "table.md").read_text(encoding="utf-8")

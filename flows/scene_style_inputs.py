@@ -2,7 +2,7 @@
 
 Owns what `models/` may not import: CLIP text embeddings of scene names for training
 (`clip_label_embeddings`), the scene of `stylize --scene LABEL|IMAGE|VIDEO` as a label or a
-CLIP image embedding (`resolve_scene`, with `extract.scene_query`), the text embedder of the
+CLIP image embedding (`resolve_scene`, with `extract.scenes.query`), the text embedder of the
 scene-as-text ablation (`text_embed_function`), and the one call the stylize job makes,
 `scene_style_vector`. A CLIP image embedding is only accepted by a run whose scene inputs came
 from the same CLIP model (same weights fingerprint), otherwise the spaces would not match.
@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from extract.scene_clip import load_clip_scene_model
-from extract.scene_model_loading import CLIP_MODEL_ENV, SceneModelError, model_setting
-from extract.scene_query import SceneQueryError, embed_scene_file
-from extract.scene_text_model import load_text_embedder
-from models.scene_condition import SceneConditionError, SceneRun, scene_vector
-from models.scene_data import SceneEmbeddings
-from models.scene_text import scene_description
+from extract.scenes.clip_model import load_clip_scene_model
+from extract.scenes.model_loading import CLIP_MODEL_ENV, SceneModelError, model_setting
+from extract.scenes.query import SceneQueryError, embed_scene_file
+from extract.scenes.text_model import load_text_embedder
+from models.scene.condition import SceneConditionError, SceneRun, scene_vector
+from models.scene.data import SceneEmbeddings
+from models.scene.text import scene_description
 
 CLIP_TEXT_PREFIX = "clip-text:"
 
@@ -53,7 +53,7 @@ def resolve_scene(
 ) -> str | np.ndarray:
     """A label of the run (returned as is) or an image/video path (its CLIP embedding)."""
     if scene in run.scenes or not Path(scene).exists():
-        return scene  # unknown labels are refused by models.scene_condition, naming the known
+        return scene  # unknown labels are refused by models.scene.condition, naming the known
     if not run.accepts_embeddings:
         raise SceneConditionError(
             f"{run.path} was trained on {run.checkpoint.embedding_source} label vectors: it "

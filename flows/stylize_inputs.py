@@ -1,7 +1,7 @@
 """Where the stylize job's motions come from: clip shards, BVH folders or videos.
 
 Owns `resolve_motion_input(argument, work_root, style)`: a dataset root (clip shards) is read as
-it is; a folder or file of BVH goes through `extract.mocap_ingest`; video files, folders or URLs
+it is; a folder or file of BVH goes through `extract.mocap.ingest`; video files, folders or URLs
 go through the video-ingest stage (crawl -> MediaPipe -> clips) into a work root, so a style
 nobody trained on can come from a handful of new videos. Each kind of input that yields no clip
 fails with `StylizeInputError` naming the input and the reason.
@@ -58,7 +58,7 @@ def clips_of_root(root: Path | str, query: ClipQuery = ClipQuery()) -> list[Moti
 
 
 def _ingest_bvh(path: Path, work_root: Path) -> Path:
-    from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+    from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 
     out = work_root / f"bvh-{path.stem}"
     folder = path if path.is_dir() else path.parent
@@ -67,10 +67,10 @@ def _ingest_bvh(path: Path, work_root: Path) -> Path:
 
 
 def _ingest_videos(arguments: Sequence[str], work_root: Path, style: str) -> Path:
-    from extract.crawl import crawl
-    from extract.crawl_config import CrawlConfig
-    from extract.sources import LocalSource, UrlSource
-    from extract.video_ingest import VideoExtractConfig, extract_videos
+    from extract.crawl.config import CrawlConfig
+    from extract.crawl.crawl import crawl
+    from extract.crawl.sources import LocalSource, UrlSource
+    from extract.video.ingest import VideoExtractConfig, extract_videos
 
     out = work_root / f"videos-{style}"
     sources = [

@@ -20,17 +20,17 @@ from urllib.parse import urlencode
 
 from tqdm import tqdm
 
-from extract.style_vocabulary import load_style_vocabulary
+from extract.mocap.style_vocabulary import load_style_vocabulary
 from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
-from models.part_compose import compose_unrequested
-from models.scene_condition import ALPHA_MAX as MAX_SCENE_WEIGHT
-from models.stylize import (
+from models.diffusion.part_compose import compose_unrequested
+from models.diffusion.stylize import (
     MAX_STRENGTH,
     DiffusionStylizer,
     StyleCondition,
     StylizeError,
     part_indices,
 )
+from models.scene.condition import ALPHA_MAX as MAX_SCENE_WEIGHT
 from storage.canonical import root_trajectory
 from storage.filesystem import ensure_writable, open_location
 from storage.records import FailureRecord, MotionClip, make_clip_id
@@ -39,7 +39,7 @@ from storage.shard_writer import ShardPlan, write_shard
 logger = logging.getLogger(__name__)
 
 STYLIZED_DATASET = "stylized"
-MAX_DDIM_STEPS = 1000  # the training schedule's length (models.diffusion_schedule default)
+MAX_DDIM_STEPS = 1000  # the training schedule's length (models.diffusion.schedule default)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class SceneFusion:
     """Per-source scene conditions (`--scene`): `z_cond = z_s + alpha * z_scene`."""
 
     def __init__(self, stylizer: DiffusionStylizer, config: StylizeJobConfig) -> None:
-        from models.scene_condition import SceneConditionError, check_alpha, load_scene_run
+        from models.scene.condition import SceneConditionError, check_alpha, load_scene_run
 
         if not config.scene_run:
             raise StylizeError(f"--scene {config.scene!r} needs --scene-run (a scene run)")
@@ -150,7 +150,7 @@ class SceneFusion:
 
     def condition(self, base: StyleCondition, source: MotionClip) -> StyleCondition:
         from flows.scene_style_inputs import scene_style_vector
-        from models.scene_condition import SceneConditionError
+        from models.scene.condition import SceneConditionError
 
         c = self.config
         try:
@@ -208,7 +208,7 @@ def _write_extras(clip: MotionClip, source: MotionClip, out: Path, config, summa
         write_clip_bvh(clip, path)
         summary.bvh_files.append(str(path))
     if config.write_previews:
-        from extract.render import SkeletonPanel, render_skeleton_video
+        from extract.rendering.render import SkeletonPanel, render_skeleton_video
 
         path = out / "previews" / f"{clip.clip_id}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,8 @@
 """Prefect flow `train-encoders`: one training run, then its evaluation, with artifacts.
 
-Composes `models.train_encoders.train_encoders` (one task: the whole run; a retry resumes from
+Composes `models.encoders.train.train_encoders` (one task: the whole run; a retry resumes from
 the run's `last.pt`, so a lost worker costs at most `checkpoint_every` steps) and
-`models.eval_encoders.evaluate_encoders` (one task). The parameters are the library's
+`models.encoders.evaluate.evaluate_encoders` (one task). The parameters are the library's
 `TrainEncodersConfig`. Artifacts: a table of the logged training metrics and a table of the
 evaluation. In `prefect.yaml` the `gpu` deployment of this flow runs on the GPU work pool; the
 `pipeline` flow starts it with `run_deployment` when a server has it.
@@ -18,9 +18,11 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_evaluation, publish_training_metrics, read_metrics
 from flows.validation import check_training
-from models.eval_encoders import EvalConfig, EvaluationError, evaluate_encoders, write_report
-from models.train_encoders import TrainEncodersConfig, train_encoders
-from models.training_data import TrainingDataError
+from models.encoders.evaluate import EvalConfig, EvaluationError, evaluate_encoders, write_report
+from models.encoders.run import EncoderRunError
+from models.encoders.train import train_encoders
+from models.encoders.train_config import TrainEncodersConfig
+from models.encoders.training_data import TrainingDataError
 
 EVAL_DIR = "eval"
 
@@ -51,7 +53,7 @@ def _evaluate(run_dir: str, split: str) -> dict[str, object]:
         report = evaluate_encoders(
             EvalConfig(run=run_dir, split=split), plot_path=out_dir / f"style_pca_{split}.png"
         )
-    except EvaluationError as error:
+    except (EncoderRunError, EvaluationError) as error:
         return {"run": run_dir, "skipped": str(error)}
     write_report(report, report_path(run_dir, split))
     return report

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extract.mocap_ingest import MocapIngestConfig
-from extract.sources import LocalSource, Source, SourcesError, UrlSource, read_styles_file
+from extract.crawl.sources import LocalSource, Source, SourcesError, UrlSource, read_styles_file
+from extract.mocap.ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
 from storage.errors import UserInputError
 from storage.filesystem import ensure_writable
 from storage.shard_reader import ShardReader
 
 if TYPE_CHECKING:  # torch stays out of the crawl and ingest flows' imports
-    from models.train_encoders import TrainEncodersConfig
+    from models.encoders.train_config import TrainEncodersConfig
 
 
 class ParameterError(UserInputError, ValueError):

@@ -75,7 +75,7 @@ class MotionClip:
     trajectory_source: whether the global root motion was measured (mocap) or estimated (video).
     video_id, pose_track_id: for video clips, the videos-table row and poses-table track they
     were derived from (None for mocap).
-    style: the shared style name (`extract.style_vocabulary`); style_original: the name the
+    style: the shared style name (`extract.mocap.style_vocabulary`); style_original: the name the
     clip's own dataset gave it (None when the two are the same or the clip predates it).
     """
 

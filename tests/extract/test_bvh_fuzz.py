@@ -1,4 +1,4 @@
-"""Deterministic fuzzing of `extract.bvh_import.import_bvh` with mutations of a real Bandai file.
+"""Deterministic fuzzing of `extract.mocap.bvh_import.import_bvh` with mutations of a Bandai file.
 
 Each case mutates the smallest Bandai take (truncation, byte flips, printable-character edits,
 and edits of the `Frames:` / `Frame Time:` / OFFSET / CHANNELS numbers and of the channel values
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.bvh_import import MAX_CLIP_FRAMES, MocapImportError, import_bvh
+from extract.mocap.bvh_import import MAX_CLIP_FRAMES, MocapImportError, import_bvh
 from storage.records import MotionClip
 from storage.skeleton import NUM_JOINTS
 

@@ -1,4 +1,4 @@
-"""Tests of `extract.bvh_import` on the real Bandai Namco and semi_mst m21 files."""
+"""Tests of `extract.mocap.bvh_import` on the real Bandai Namco and semi_mst m21 files."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import extract.bvh_import
-from extract.bvh_import import (
+import extract.mocap.bvh_import
+from extract.mocap.bvh_import import (
     EXTRACTOR,
     EXTRACTOR_VERSION,
     MAX_CLIP_FRAMES,
@@ -140,7 +140,7 @@ def test_style_folder_scale_warns_and_explicit_scale_wins(
     motion_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = motion_dir / "semi_mst_m21" / "style" / "HAPPY.bvh"
-    with caplog.at_level(logging.WARNING, logger="extract.bvh_import"):
+    with caplog.at_level(logging.WARNING, logger="extract.mocap.bvh_import"):
         clip = _import(path)
     assert any("fits no unit" in record.getMessage() for record in caplog.records)
     hip, knee, ankle = (JOINT_INDEX[f"left_{joint}"] for joint in ("hip", "knee", "ankle"))
@@ -380,9 +380,9 @@ def test_clip_frames_budget_edge(
 ) -> None:
     path = tmp_path / "edge.bvh"
     path.write_text(_with_frames(bandai_walk, "1"))  # 195 frames: 5821 at 30 fps
-    monkeypatch.setattr(extract.bvh_import, "MAX_CLIP_FRAMES", 5821)
+    monkeypatch.setattr(extract.mocap.bvh_import, "MAX_CLIP_FRAMES", 5821)
     assert _import(path).num_frames == 5821
-    monkeypatch.setattr(extract.bvh_import, "MAX_CLIP_FRAMES", 5820)
+    monkeypatch.setattr(extract.mocap.bvh_import, "MAX_CLIP_FRAMES", 5820)
     with pytest.raises(MocapImportError, match="edge.bvh: 195 frames at 1 fps give 5,821 frames"):
         _import(path)
 
@@ -390,9 +390,9 @@ def test_clip_frames_budget_edge(
 def test_joint_frames_budget_edge(
     bandai_walk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(extract.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22)
+    monkeypatch.setattr(extract.mocap.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22)
     assert _import(bandai_walk).num_frames == 195
-    monkeypatch.setattr(extract.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22 - 1)
+    monkeypatch.setattr(extract.mocap.bvh_import, "MAX_SOURCE_JOINT_FRAMES", 195 * 22 - 1)
     with pytest.raises(MocapImportError, match="195 frames x 22 joints = 4,290 joint-frames"):
         _import(bandai_walk)
 

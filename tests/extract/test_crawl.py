@@ -16,11 +16,11 @@ from yt_dlp.networking import Response
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError
 
-from extract.crawl import CrawlConfig, CrawlSummary, crawl, plan_crawl
-from extract.crawl_config import build_ydl_options
-from extract.crawl_errors import classify_error
-from extract.crawl_media import sha256_file
-from extract.sources import LocalSource, QuerySource, UrlSource, load_styles_file
+from extract.crawl.config import build_ydl_options
+from extract.crawl.crawl import CrawlConfig, CrawlSummary, crawl, plan_crawl
+from extract.crawl.errors import classify_error
+from extract.crawl.media import sha256_file
+from extract.crawl.sources import LocalSource, QuerySource, UrlSource, load_styles_file
 from storage.filesystem import open_location
 from storage.records import make_clip_id
 from storage.shard_reader import ShardReader

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
 from storage.shard_reader import ShardReader
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.mocap_ingest import IngestError, MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import IngestError, MocapIngestConfig, ingest_mocap
 from storage.shard_reader import ShardReader
 from storage.skeleton import JOINT_INDEX
 from storage.summary import summarise_dataset

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.mocap_labels import JsonIndexLabels, LabelError, PatternLabels, find_label_config
+from extract.mocap.labels import JsonIndexLabels, LabelError, PatternLabels, find_label_config
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from mediapipe.tasks.python import vision
 
-from extract.pose import (
+from extract.video.frames import NormaliseConfig, open_video_frames
+from extract.video.pose import (
     EXTRACTOR_VERSION,
     NoPersonError,
     NoPoseTrackError,
@@ -31,22 +32,21 @@ from extract.pose import (
     extract_video_poses,
     run_pose_extraction,
 )
-from extract.pose_identity import appearance_signature, split_identity_switches
-from extract.pose_model import (
+from extract.video.pose_identity import appearance_signature, split_identity_switches
+from extract.video.pose_model import (
     POSE_MODEL_ENV,
     POSE_MODEL_FILENAME,
     PoseModelError,
     resolve_pose_model,
 )
-from extract.pose_tracking import (
+from extract.video.pose_tracking import (
     PoseDetection,
     PoseTracker,
     TrackBuilder,
     TrackingConfig,
     box_iou,
 )
-from extract.video_frames import NormaliseConfig, open_video_frames
-from extract.video_probe import (
+from extract.video.probe import (
     CorruptVideoError,
     ExtremeAspectError,
     NotAVideoError,

@@ -1,4 +1,4 @@
-"""Canonicalisation of pose tracks (`extract.pose_clips`) on a controlled construction.
+"""Canonicalisation of pose tracks (`extract.video.pose_clips`) on a controlled construction.
 
 No MediaPipe: real Bandai Namco walks are turned into the 33 MediaPipe landmarks (face, hands
 and heels placed around the canonical joints), seen by a known static pinhole camera a few
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from scipy.signal import butter, lfilter
 
-from extract.bvh_import import import_bvh, resample_positions
-from extract.pose_cleaning import fill_gaps, find_segments, smooth_zero_phase
-from extract.pose_clips import DEFAULT_CONFIG, EXTRACTOR, track_to_clips
-from extract.pose_trajectory import focal_length_pixels
+from extract.mocap.bvh_import import import_bvh, resample_positions
+from extract.video.pose_cleaning import fill_gaps, find_segments, smooth_zero_phase
+from extract.video.pose_clips import DEFAULT_CONFIG, EXTRACTOR, track_to_clips
+from extract.video.pose_trajectory import focal_length_pixels
 from storage.canonical import (
     facing_directions,
     facing_yaw,
@@ -340,7 +340,7 @@ def test_gaps_are_filled_and_long_ones_split() -> None:
 @pytest.mark.slow
 def test_real_video_gives_a_human_clip(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """MediaPipe on a real tennis video: grounded pelvis height and bone lengths are human."""
-    pose = pytest.importorskip("extract.pose")
+    pose = pytest.importorskip("extract.video.pose")
     model = shared_data / ".." / "models" / "pose_landmarker_full.task"
     monkeypatch.setenv("STYLEMOTION_POSE_MODEL", str(model))
     tracks = pose.extract_video_poses(shared_data / "video" / "gvhmr" / "tennis.mp4", "tennis")

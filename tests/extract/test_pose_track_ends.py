@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from extract.pose_tracking import PoseDetection, TrackBuilder, TrackingConfig, trim_isolated_ends
+from extract.video.pose_tracking import (
+    PoseDetection,
+    TrackBuilder,
+    TrackingConfig,
+    trim_isolated_ends,
+)
 
 
 def _detection(x: float) -> PoseDetection:

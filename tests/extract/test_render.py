@@ -1,4 +1,4 @@
-"""Tests of `extract.render`: real ffmpeg encodes, checked with ffprobe and decoded with OpenCV.
+"""Tests of `extract.rendering.render`: real ffmpeg encodes, checked with ffprobe, read by OpenCV.
 
 The motion is the canonical rest pose (a T-pose, so the wrists are far from the body) walking
 along +z with swinging legs; one test renders a real Bandai Namco BVH clip when the data is there
@@ -15,7 +15,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from extract.render import (
+from extract.rendering.render import (
     BACKGROUND_BGR,
     CONTACT_HEADER_PX,
     RenderError,
@@ -222,7 +222,7 @@ def test_contact_sheet_of_a_short_clip_has_one_cell_per_frame(
 
 @pytest.mark.skipif(not WALK_BVH.is_file(), reason=f"{WALK_BVH} not found (set STYLEMOTION_DATA)")
 def test_renders_a_real_bvh_clip(tmp_path: Path) -> None:
-    from extract.bvh_import import import_bvh
+    from extract.mocap.bvh_import import import_bvh
 
     clip = import_bvh(WALK_BVH, dataset="bandai_namco_1", source_key=WALK_BVH.stem)
     panels = [SkeletonPanel(clip.positions, "walk happy")]

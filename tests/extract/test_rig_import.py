@@ -1,4 +1,4 @@
-"""Any BVH rig through `extract.bvh_import` and `ingest-mocap`: a real Bandai Namco file with its
+"""Any BVH rig through `extract.mocap.bvh_import` and `ingest-mocap`: a real Bandai Namco file with
 joints renamed to other conventions (and zero-length joints inserted where those rigs have more)
 must import to the very positions of the original; a rig no convention fits needs a joint map."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.bvh_import import MocapImportError, import_bvh
-from extract.mocap_ingest import MocapIngestConfig, MocapIngester
+from extract.mocap.bvh_import import MocapImportError, import_bvh
+from extract.mocap.ingest import MocapIngestConfig, MocapIngester
 from flows.cli import main
 from storage.bvh import BvhJoint, BvhMotion, read_bvh, write_bvh
 from storage.errors import UserInputError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.scene_label_config import SceneConfigError, SceneLabelConfig
-from extract.scene_vocab import (
+from extract.scenes.label_config import SceneConfigError, SceneLabelConfig
+from extract.scenes.vocab import (
     DEFAULT_SCENES,
     SceneVocabulary,
     VocabularyError,

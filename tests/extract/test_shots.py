@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.pose import PoseConfig, run_pose_extraction
-from extract.shots import Shot, ShotConfig, ShotDetector, detect_shots
-from extract.video_frames import open_video_frames
+from extract.video.frames import open_video_frames
+from extract.video.pose import PoseConfig, run_pose_extraction
+from extract.video.shots import Shot, ShotConfig, ShotDetector, detect_shots
 from tests.extract import video_samples
 
 SAMPLES = [

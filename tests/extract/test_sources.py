@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.sources import (
+from extract.crawl.sources import (
     LocalSource,
     QuerySource,
     SourcesError,

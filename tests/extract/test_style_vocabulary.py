@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
-from extract.style_vocabulary import VocabularyFileError, load_style_vocabulary
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.style_vocabulary import VocabularyFileError, load_style_vocabulary
 from flows.cli import main
 from storage.shard_reader import ShardReader
 from tests.extract.test_dataset2_layout import _dataset2_subset

@@ -7,7 +7,9 @@ import sys
 
 CHECK = """
 import torch
-from extract.torchvision_compat import ensure_torchvision_importable, torchvision_ops_registered
+from extract.scenes.torchvision_compat import (
+    ensure_torchvision_importable, torchvision_ops_registered
+)
 before = torchvision_ops_registered()
 applied = ensure_torchvision_importable()
 import torchvision, open_clip

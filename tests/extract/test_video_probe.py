@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.video_frames import NormaliseConfig, open_video_frames, plan_normalisation
-from extract.video_probe import (
+from extract.video.frames import NormaliseConfig, open_video_frames, plan_normalisation
+from extract.video.probe import (
     CorruptVideoError,
     ExtremeAspectError,
     NotAVideoError,
@@ -128,7 +128,7 @@ def test_permission_denied_is_unreadable(tennis: Path) -> None:
         path.chmod(0)
         base.chmod(0o777)
         code = (
-            "import sys\nfrom extract.video_probe import VideoError, probe_video\n"
+            "import sys\nfrom extract.video.probe import VideoError, probe_video\n"
             f"try:\n    probe_video({str(path)!r})\n"
             "except VideoError as error:\n    print(error.kind, error)\n    sys.exit(3)\n"
         )

@@ -9,7 +9,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from extract.bvh_import import import_bvh
+from extract.mocap.bvh_import import import_bvh
 from flows.cli import main
 from storage.shard_reader import ShardReader
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 
-from extract.crawl_config import CrawlConfig
-from extract.mocap_ingest import MocapIngestConfig
-from extract.video_ingest import VideoExtractConfig
+from extract.crawl.config import CrawlConfig
+from extract.mocap.ingest import MocapIngestConfig
+from extract.video.ingest import VideoExtractConfig
 from flows.crawl_flows import crawl_and_extract_flow
 from flows.crawl_params import CrawlExtractConfig
 from flows.mocap_flows import ingest_mocap_flow

@@ -14,14 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.mocap_flows import ingest_mocap_flow
 from storage.shard_reader import ShardReader
 
 SHARD_SIZE = 2  # 87 shards of the 174 Bandai files
 SCRIPT = """
 import sys
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.mocap_flows import ingest_mocap_flow
 ingest_mocap_flow(MocapIngestConfig(sys.argv[1], sys.argv[2], shard_size={size}))
 """

@@ -16,11 +16,11 @@ import pytest
 import torch
 
 from flows.cli import main
-from models.diffusion_checkpoint import DiffusionCheckpointError, load_run_checkpoint
-from models.motion_vae import MotionVAE
-from models.stylize import DiffusionStylizer
-from models.train_vae import reconstruction_error_m
-from models.vae_run import VAE_CHECKPOINT, load_vae_run
+from models.diffusion.checkpoint import DiffusionCheckpointError, load_run_checkpoint
+from models.diffusion.motion_vae import MotionVAE
+from models.diffusion.stylize import DiffusionStylizer
+from models.diffusion.train_vae import reconstruction_error_m
+from models.diffusion.vae_run import VAE_CHECKPOINT, load_vae_run
 from storage.shard_reader import ClipFilter, ShardReader
 from tests.models.scene_fixtures import TINY_DENOISER, scene_workspace
 
@@ -63,7 +63,7 @@ def test_vae_learns_real_windows(latent_runs: dict[str, Path]) -> None:
     untrained = MotionVAE(run.space.vae.config)
     torch.manual_seed(0)
     clip = next(ShardReader(str(latent_runs["data"])).iter_clips(ClipFilter(style="normal")))
-    from models.motion_repr import to_local_window
+    from models.diffusion.motion_repr import to_local_window
 
     window = torch.as_tensor(to_local_window(clip.positions[:60])[0])[None]
     trained_error = reconstruction_error_m(run.space.vae, run.space.normaliser, window)
@@ -146,8 +146,8 @@ def test_train_diffusion_flow_trains_the_vae_first_in_latent_mode(
 ) -> None:
     from flows.diffusion_flows import train_diffusion_flow
     from flows.validation import ParameterError
-    from models.train_diffusion import TrainDiffusionConfig
-    from models.train_vae import TrainVAEConfig, VAESize
+    from models.diffusion.train import TrainDiffusionConfig
+    from models.diffusion.train_vae import TrainVAEConfig, VAESize
 
     data, encoders = str(latent_runs["data"]), str(latent_runs["encoders"])
     vae = TrainVAEConfig(
@@ -168,7 +168,7 @@ def test_train_diffusion_flow_trains_the_vae_first_in_latent_mode(
 def test_evaluate_scores_several_runs_in_one_report(
     latent_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
 
     data = latent_runs["data"]
     evaluator = tmp_path / "evaluator"

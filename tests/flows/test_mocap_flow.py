@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extract.mocap_ingest import MocapIngestConfig
+from extract.mocap.ingest import MocapIngestConfig
 from flows.mocap_flows import ingest_mocap_flow
 from storage.shard_reader import ShardReader
 from storage.summary import summarise_dataset

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from extract.scene_labelling import SceneLabelConfig
+from extract.scenes.labelling import SceneLabelConfig
 from flows.scene_flows import label_scenes_flow
 from storage.filesystem import open_location
 from storage.records import SourceKind

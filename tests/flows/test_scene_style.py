@@ -21,12 +21,12 @@ from PIL import Image
 
 from flows.cli import main
 from flows.scene_style_inputs import resolve_scene, scene_style_vector
-from models.scene_condition import (
+from models.scene.condition import (
     SceneConditionError,
     load_scene_run,
     scene_vector,
 )
-from models.scene_encoder import fuse_additive
+from models.scene.encoder import fuse_additive
 from storage.shard_reader import ClipFilter, ShardReader
 from tests.extract.scene_models import save_tiny_open_clip
 from tests.models.scene_fixtures import TINY_SCENE, scene_workspace
@@ -128,7 +128,7 @@ def test_train_scene_encoder_flow_runs_under_prefect(
 ) -> None:
     from flows.scene_style_flows import train_scene_encoder_flow
     from flows.validation import ParameterError
-    from models.train_scene import TrainSceneConfig
+    from models.scene.train import TrainSceneConfig
 
     config = TrainSceneConfig(
         data_root=str(workspace["data"]), encoder_run=str(workspace["encoders"]),
@@ -187,10 +187,10 @@ def test_stylize_command_fuses_a_scene(workspace: dict, adaptor: Path, tmp_path:
 def test_end_to_end_scene_evaluation_reads_both_outputs(
     workspace: dict, adaptor: Path, tmp_path: Path
 ) -> None:
-    from models.evaluator import load_evaluator
-    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
-    from models.scene_stylize_eval import scene_stylization_eval
-    from models.stylize import DiffusionStylizer
+    from models.diffusion.stylize import DiffusionStylizer
+    from models.evaluation.evaluator import load_evaluator
+    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.scene.stylize_eval import scene_stylization_eval
 
     train_evaluator(TrainEvaluatorConfig(str(workspace["data"]), str(tmp_path / "ev"), steps=10))
     stylizer = DiffusionStylizer.load(adaptor, steps=2)

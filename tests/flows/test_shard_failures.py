@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
-from extract.mocap_ingest import MocapIngestConfig, MocapIngester, find_mocap_inputs
+from extract.mocap.ingest import MocapIngestConfig, MocapIngester, find_mocap_inputs
 from flows.mocap_flows import ingest_mocap_flow
 from storage.shard_reader import ShardReader
 from storage.summary import summarise_dataset

@@ -15,9 +15,9 @@ import pytest
 
 from flows.cli import main
 from flows.stylize_job import StylizeJobConfig, run_stylize_job
-from models.diffusion_checkpoint import load_run_checkpoint
-from models.stylize import DiffusionStylizer, StyleTarget, StylizeError
-from models.train_diffusion import TrainDiffusionConfig, train_diffusion
+from models.diffusion.checkpoint import load_run_checkpoint
+from models.diffusion.stylize import DiffusionStylizer, StyleTarget, StylizeError
+from models.diffusion.train import TrainDiffusionConfig, train_diffusion
 from storage.shard_reader import ClipFilter, ShardReader
 from storage.skeleton import JOINT_INDEX
 from tests.models.scene_fixtures import STYLES, TINY_DENOISER, TINY_ENCODER, scene_workspace
@@ -189,7 +189,7 @@ def test_diffusion_and_stylize_flows_run_under_prefect(
 def test_evaluate_command_scores_the_model_beside_the_baselines(
     runs: dict[str, Path], small_bandai: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
 
     evaluator = tmp_path / "evaluator"
     train_evaluator(TrainEvaluatorConfig(str(small_bandai), str(evaluator), steps=20))

@@ -18,16 +18,16 @@ import pytest
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-import extract.video_ingest as video_ingest
+import extract.video.ingest as video_ingest
 import flows.crawl_flows as crawl_flows
-from extract.pose_clips import CanonicaliseConfig
-from extract.pose_model import POSE_MODEL_ENV, PoseModelError
-from extract.video_ingest import (
+from extract.video.ingest import (
     ClipShardsFailedError,
     ExtractSummary,
     VideoExtractConfig,
     derive_pending_clips,
 )
+from extract.video.pose_clips import CanonicaliseConfig
+from extract.video.pose_model import POSE_MODEL_ENV, PoseModelError
 from flows.cli import main
 from storage.errors import UserInputError
 from storage.shard_reader import ShardReader

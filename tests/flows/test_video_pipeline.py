@@ -20,8 +20,8 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from extract.pose_clips import CanonicaliseConfig
-from extract.video_ingest import ExtractSummary, VideoExtractConfig, derive_pending_clips
+from extract.video.ingest import ExtractSummary, VideoExtractConfig, derive_pending_clips
+from extract.video.pose_clips import CanonicaliseConfig
 from flows.cli import main
 from storage.shard_reader import ShardReader
 from storage.skeleton import JOINT_INDEX, bone_lengths

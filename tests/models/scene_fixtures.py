@@ -3,10 +3,10 @@ tiny random text model, all under the session's pytest base temp (so the model a
 modules share them without a conftest).
 
 The subset is the real Bandai Namco data (4 styles x 5 contents, as tests/flows/test_stylize.py
-uses); the controlled scene construction of `models.scene_data` then declares normal/tired
+uses); the controlled scene construction of `models.scene.data` then declares normal/tired
 clips "office", angry "street" and happy "park". The text model is a randomly initialised BERT
 with a small WordPiece vocabulary, saved with `save_pretrained` and loaded back through
-`extract.scene_text_model` exactly as a downloaded model is.
+`extract.scenes.text_model` exactly as a downloaded model is.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ TEXT_WORDS = (
 
 
 def _small_bandai(bandai_dir: Path, work: Path) -> Path:
-    from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+    from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 
     source = work / "bandai"
     source.mkdir(parents=True)
@@ -54,7 +54,7 @@ def _small_bandai(bandai_dir: Path, work: Path) -> Path:
 
 def save_tiny_text_model(directory: Path, seed: int = 0) -> Path:
     """A random BERT text encoder + tokenizer saved like a downloaded model."""
-    from extract.torchvision_compat import ensure_torchvision_importable
+    from extract.scenes.torchvision_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch

@@ -24,15 +24,20 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint_io import write_atomically
-from models.denoiser import DenoiserConfig, MotionDenoiser
-from models.diffusion_checkpoint import CHECKPOINT_KIND as DIFFUSION_KIND
-from models.diffusion_checkpoint import FORMAT_VERSION as DIFFUSION_VERSION
-from models.diffusion_checkpoint import DiffusionCheckpointError, load_run_checkpoint
-from models.encoder import CHECKPOINT_KIND as ENCODER_KIND
-from models.encoder import CheckpointError, EncoderConfig, MotionEncoder, save_checkpoint
-from models.encoder_run import load_encoder_run
-from models.evaluator import (
+from models.common.checkpoint_io import write_atomically
+from models.diffusion.checkpoint import CHECKPOINT_KIND as DIFFUSION_KIND
+from models.diffusion.checkpoint import FORMAT_VERSION as DIFFUSION_VERSION
+from models.diffusion.checkpoint import DiffusionCheckpointError, load_run_checkpoint
+from models.diffusion.denoiser import DenoiserConfig, MotionDenoiser
+from models.diffusion.motion_repr import MOTION_DIM, MotionNormaliser
+from models.diffusion.motion_vae import MotionVAE, MotionVAEConfig
+from models.diffusion.vae_run import VAERunError, load_vae_run, save_vae_checkpoint
+from models.encoders.encoder import CHECKPOINT_KIND as ENCODER_KIND
+from models.encoders.encoder import CheckpointError, EncoderConfig, MotionEncoder, save_checkpoint
+from models.encoders.features import FeatureStats
+from models.encoders.run import load_encoder_run
+from models.encoders.windows import LabelVocabulary
+from models.evaluation.evaluator import (
     FRAME_FEATURES,
     EvaluatorError,
     EvaluatorNet,
@@ -41,10 +46,7 @@ from models.evaluator import (
     load_evaluator,
     save_evaluator,
 )
-from models.features import FeatureStats
-from models.motion_repr import MOTION_DIM, MotionNormaliser
-from models.motion_vae import MotionVAE, MotionVAEConfig
-from models.scene_encoder import (
+from models.scene.encoder import (
     SceneCheckpoint,
     SceneCheckpointError,
     SceneHead,
@@ -52,8 +54,6 @@ from models.scene_encoder import (
     load_scene_checkpoint,
     save_scene_checkpoint,
 )
-from models.vae_run import VAERunError, load_vae_run, save_vae_checkpoint
-from models.windows import LabelVocabulary
 from storage.checksums import file_sha256
 from storage.errors import UserInputError
 
@@ -223,7 +223,10 @@ DAMAGES: dict[str, tuple[Callable[[Loader, Path], None], Callable[[Loader], str]
     "malicious-legacy": (_malicious_legacy, lambda loader: f"{CODE} (posix.mkdir"),
     "malicious-raw-pickle": (_malicious_raw_pickle, lambda loader: f"{CODE} (posix.mkdir"),
     "malicious-in-real-payload": (_malicious_inside_real_payload, lambda loader: f"{CODE} (posix"),
-    "python-objects": (_python_objects, lambda loader: f"{CODE} (models.windows.LabelVocabulary"),
+    "python-objects": (
+        _python_objects,
+        lambda loader: f"{CODE} (models.encoders.windows.LabelVocabulary",
+    ),
     "other-kind": (_other_kind, lambda loader: f"checkpoint (kind '{loader.other_kind}')"),
     "plain-tensor": (_plain_tensor, lambda loader: "checkpoint (a Tensor, not a dict)"),
     "dict-without-kind": (_dict_without_kind, lambda loader: "checkpoint (a dict without a '"),

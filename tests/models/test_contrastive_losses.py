@@ -1,4 +1,4 @@
-"""Hand-checked cases for `models.contrastive_losses`, one group of tests per loss."""
+"""Hand-checked cases for `models.encoders.contrastive_losses`, one group of tests per loss."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.contrastive_losses import (
+from models.encoders.contrastive_losses import (
     EncoderLossConfig,
     augmentation_invariance_loss,
     coarse_groups,
@@ -20,7 +20,7 @@ from models.contrastive_losses import (
     style_prototypes,
     supervised_info_nce,
 )
-from models.encoder import EncoderOutput
+from models.encoders.encoder import EncoderOutput
 
 
 def unit(*rows: list[float]) -> torch.Tensor:

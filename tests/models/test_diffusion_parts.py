@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.denoiser import DenoiserConfig, MotionDenoiser
-from models.diffusion_losses import (
+from models.diffusion.denoiser import DenoiserConfig, MotionDenoiser
+from models.diffusion.losses import (
     bone_length_loss,
     diffusion_loss,
     foot_skate_loss,
@@ -15,10 +15,10 @@ from models.diffusion_losses import (
     style_identity_loss,
     velocity_loss,
 )
-from models.diffusion_schedule import NoiseSchedule
-from models.features import window_features
-from models.motion_repr import MOTION_DIM, MotionNormaliser, placement_of, to_local_window
-from models.torch_features import unwrap, window_features_torch
+from models.diffusion.motion_repr import MOTION_DIM, MotionNormaliser, placement_of, to_local_window
+from models.diffusion.schedule import NoiseSchedule
+from models.encoders.features import window_features
+from models.encoders.torch_features import unwrap, window_features_torch
 from storage.skeleton import JOINT_INDEX, rest_positions
 
 
@@ -146,7 +146,7 @@ def test_skip_connection_starts_from_x_t_and_trajectory_is_required() -> None:
 
 
 def test_trajectory_condition_groups_frames_for_the_latent_mode() -> None:
-    from models.motion_repr import trajectory_condition
+    from models.diffusion.motion_repr import trajectory_condition
 
     local = torch.zeros(1, 8, 19, 3)
     local[0, :, 0, 0] = torch.arange(8.0)  # the pelvis walks along +x
@@ -172,7 +172,7 @@ def _waving(amplitude: float, held_at: float) -> torch.Tensor:
 
 
 def test_rhythm_channels_keep_the_gesture_timing_not_its_posture_or_amplitude() -> None:
-    from models.motion_repr import RHYTHM_CHANNELS, RHYTHM_JOINTS, rhythm_channels
+    from models.diffusion.motion_repr import RHYTHM_CHANNELS, RHYTHM_JOINTS, rhythm_channels
 
     small, big = rhythm_channels(_waving(0.3, 0.0)), rhythm_channels(_waving(0.6, 0.4))
     assert small.shape == (1, 60, RHYTHM_CHANNELS)
@@ -192,7 +192,11 @@ def test_rhythm_channels_keep_the_gesture_timing_not_its_posture_or_amplitude() 
 
 
 def test_trajectory_condition_with_rhythm_appends_its_channels() -> None:
-    from models.motion_repr import condition_channels, rhythm_channels, trajectory_condition
+    from models.diffusion.motion_repr import (
+        condition_channels,
+        rhythm_channels,
+        trajectory_condition,
+    )
 
     local = _waving(0.3, 0.0)
     plain, both = trajectory_condition(local), trajectory_condition(local, rhythm=True)
@@ -204,7 +208,7 @@ def test_trajectory_condition_with_rhythm_appends_its_channels() -> None:
 
 
 def test_rhythm_without_the_trajectory_condition_is_refused() -> None:
-    from models.train_diffusion import TrainDiffusionConfig
+    from models.diffusion.train import TrainDiffusionConfig
 
     with pytest.raises(ValueError, match="rhythm_condition rides on the trajectory"):
         TrainDiffusionConfig(
@@ -258,7 +262,7 @@ def test_bone_key_joint_style_and_diffusion_losses() -> None:
 
 
 def test_discriminator_losses_and_projection() -> None:
-    from models.motion_discriminator import (
+    from models.diffusion.motion_discriminator import (
         MotionDiscriminator,
         discriminator_loss,
         generator_loss,

@@ -1,4 +1,4 @@
-"""Tiny-model tests of `models.encoder`: shapes, gradients, determinism, checkpoints, learning."""
+"""Tiny-model tests of the motion encoder: shapes, gradients, determinism, checkpoints, learning."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.contrastive_losses import EncoderLossConfig, encoder_losses, supervised_info_nce
-from models.encoder import (
+from models.encoders.contrastive_losses import (
+    EncoderLossConfig,
+    encoder_losses,
+    supervised_info_nce,
+)
+from models.encoders.encoder import (
     CHECKPOINT_FORMAT_VERSION,
     NUM_PARTS,
     NUM_TOKENS,
@@ -263,8 +267,8 @@ LEARN_SIZES = (6, 4, 4, 6, 6, 2)  # each token: 3 "positions" then 3 "velocities
 
 def frequency_batch(generator: torch.Generator, B: int, num_styles: int, W: int = 16):
     """Style s is a sinusoid of s + 1 cycles per window, with a random phase and amplitude per
-    feature and noise. Like `models.features`, tokens hold positions and their velocities, so
-    the frequency shows as velocity energy; a linear read-out of the window cannot see it."""
+    feature and noise. Like `models.encoders.features`, tokens hold positions and their velocities,
+    so the frequency shows as velocity energy; a linear read-out of the window cannot see it."""
     style = torch.arange(B) % num_styles
     omega = 2 * math.pi * (1.0 + style.float()).view(B, 1, 1, 1) / W
     t = torch.arange(W).float().view(1, W, 1, 1)

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
-from models.evaluator import (
+from models.encoders.windows import load_clips, split_of
+from models.evaluation.evaluator import (
     FRAME_FEATURES,
     EvaluatorChecksumError,
     EvaluatorError,
@@ -21,8 +22,11 @@ from models.evaluator import (
     load_evaluator,
     save_evaluator,
 )
-from models.evaluator_train import TrainEvaluatorConfig, cross_fit_folds, load_evaluator_data
-from models.windows import load_clips, split_of
+from models.evaluation.evaluator_train import (
+    TrainEvaluatorConfig,
+    cross_fit_folds,
+    load_evaluator_data,
+)
 from storage.canonical import rotation_about_y
 from storage.checksums import file_sha256
 from tests.bandai_split import BANDAI_SPLIT

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from extract.bvh_import import import_bvh
-from models.features import (
+from extract.mocap.bvh_import import import_bvh
+from models.encoders.features import (
     NUM_TOKENS,
     ROOT_FEATURE_NAMES,
     ROOT_TOKEN,

@@ -1,11 +1,11 @@
-"""Hand-checked cases for every stylization metric in models.motion_metrics."""
+"""Hand-checked cases for every stylization metric in models.evaluation.motion_metrics."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from models.motion_metrics import (
+from models.evaluation.motion_metrics import (
     MetricError,
     bone_length_std,
     diversity,

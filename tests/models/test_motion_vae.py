@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.motion_repr import MOTION_DIM, MotionNormaliser
-from models.motion_vae import LatentSpace, MotionVAE, MotionVAEConfig, kl_divergence
+from models.diffusion.motion_repr import MOTION_DIM, MotionNormaliser
+from models.diffusion.motion_vae import LatentSpace, MotionVAE, MotionVAEConfig, kl_divergence
 
 
 def _vae(**overrides) -> MotionVAE:
@@ -66,7 +66,7 @@ def test_latent_space_standardises_and_decodes_to_positions() -> None:
 
 
 def test_mirrored_training_windows_swap_sides_and_still_face_forward() -> None:
-    from models.train_vae import mirror_windows
+    from models.diffusion.train_vae import mirror_windows
     from storage.skeleton import JOINT_INDEX
 
     rng = np.random.default_rng(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.motion_metrics import part_leakage
-from models.part_compose import compose_parts, kept_parts
+from models.diffusion.part_compose import compose_parts, kept_parts
+from models.evaluation.motion_metrics import part_leakage
 from storage.skeleton import BODY_PART_INDICES, JOINT_INDEX, rest_positions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.probes import knn_accuracy, linear_probe_accuracy, pca_2d
+from models.encoders.probes import knn_accuracy, linear_probe_accuracy, pca_2d
 
 
 def _clusters(seed: int, separation: float, per_class: int = 30, classes: int = 3):

@@ -12,15 +12,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.encoder_run import load_encoder_run
-from models.scene_data import (
+from models.encoders.run import load_encoder_run
+from models.scene.data import (
     CONTROLLED,
     SceneDataError,
     associated_styles,
     build_controlled_scene_windows,
     fixed_label_embeddings,
 )
-from models.scene_encoder import (
+from models.scene.encoder import (
     SceneCheckpoint,
     SceneCheckpointError,
     SceneHead,
@@ -30,9 +30,9 @@ from models.scene_encoder import (
     pool_backbone,
     save_scene_checkpoint,
 )
-from models.scene_eval import encoder_predictor, scene_shift
-from models.scene_losses import SceneLossConfig, scene_losses, scene_style_nce
-from models.train_scene import TrainSceneConfig, train_scene_encoder
+from models.scene.evaluate import encoder_predictor, scene_shift
+from models.scene.losses import SceneLossConfig, scene_losses, scene_style_nce
+from models.scene.train import TrainSceneConfig, train_scene_encoder
 from tests.models.scene_fixtures import TINY_SCENE, scene_workspace
 
 

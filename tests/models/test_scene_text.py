@@ -10,16 +10,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from extract.scene_model_loading import SceneModelError
-from extract.scene_text_model import TEXT_MODEL_ENV, load_text_embedder
-from models.scene_text import (
+from extract.scenes.model_loading import SceneModelError
+from extract.scenes.text_model import TEXT_MODEL_ENV, load_text_embedder
+from models.diffusion.stylize import StyleCondition
+from models.scene.text import (
     SceneTextError,
     scene_description,
     style_description,
     text_scene_condition,
     text_scene_styles,
 )
-from models.stylize import StyleCondition
 from tests.models.scene_fixtures import save_tiny_text_model
 
 SCENES = ("stage", "office")

@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
-from models.baselines import StyleClipCopyStylizer, baseline_stylizers
-from models.evaluator import StyleEvaluator, load_evaluator
-from models.evaluator_train import TrainEvaluatorConfig, train_evaluator
-from models.stylization_eval import (
+from models.diffusion.stylize import StyleTarget
+from models.encoders.windows import load_clips
+from models.evaluation.baselines import StyleClipCopyStylizer, baseline_stylizers
+from models.evaluation.evaluator import StyleEvaluator, load_evaluator
+from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
+from models.evaluation.stylization_eval import (
     EvaluationError,
-    StyleTarget,
     evaluate_stylizers,
     strength_sweep,
 )
-from models.sweep_plot import plot_strength_sweep
-from models.windows import load_clips
+from models.evaluation.sweep_plot import plot_strength_sweep
 from storage.records import MotionClip
 from tests.bandai_split import BANDAI_SPLIT
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
-from models.eval_encoders import EvalConfig, evaluate_encoders
-from models.train_encoders import TrainEncodersConfig, train_encoders
-from models.training_data import TrainingDataError
+from models.encoders.evaluate import EvalConfig, evaluate_encoders
+from models.encoders.train import train_encoders
+from models.encoders.train_config import TrainEncodersConfig
+from models.encoders.training_data import TrainingDataError
 from tests.bandai_split import BANDAI_SPLIT
 
 TINY = [

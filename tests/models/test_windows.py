@@ -12,10 +12,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from extract.mocap_ingest import MocapIngestConfig, ingest_mocap
-from models.augment import AugmentConfig, augment_window, mirror_positions, resample_window
-from models.batch_sampler import StyleBalancedBatchSampler
-from models.features import (
+from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
+from models.encoders.augment import AugmentConfig, augment_window, mirror_positions, resample_window
+from models.encoders.batch_sampler import StyleBalancedBatchSampler
+from models.encoders.features import (
     ROOT_FEATURE_NAMES,
     ROOT_TOKEN,
     TOKEN_NAMES,
@@ -25,7 +25,7 @@ from models.features import (
     token_feature_mask,
     window_descriptors,
 )
-from models.windows import (
+from models.encoders.windows import (
     LabelVocabulary,
     UnlabelledClipError,
     WindowBatch,
@@ -108,7 +108,7 @@ def test_vocabulary_lookups(clips: list[MotionClip], vocabulary: LabelVocabulary
 
 
 def test_window_index_counts_and_skips(clips, vocabulary, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="models.windows"):
+    with caplog.at_level(logging.INFO, logger="models.encoders.windows"):
         index = WindowIndex.from_clips(clips, vocabulary, CONFIG)
     short = [c.clip_id for c in clips if c.num_frames < W]
     assert len(short) == 6 and index.skipped_clip_ids == tuple(short) and index.num_skipped == 6

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.bvh_import import import_bvh
+from extract.mocap.bvh_import import import_bvh
 from storage.bvh import read_bvh
 from storage.bvh_export import write_clip_bvh
 from storage.skeleton import JOINT_NAMES

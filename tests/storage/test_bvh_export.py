@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.bvh_import import import_bvh
+from extract.mocap.bvh_import import import_bvh
 from storage.bvh import format_bvh, forward_kinematics, parse_bvh, read_bvh, write_bvh
 from storage.bvh_export import ATTACHED_JOINTS, clip_to_bvh, rest_offsets, write_clip_bvh
 from storage.joint_maps import CANONICAL, detect_skeleton_map
