@@ -13,52 +13,19 @@ nothing matches; `apply_joint_map` maps positions with one weight-matrix product
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from storage.errors import UserInputError, cut_message, short_repr
+from storage.errors import cut_message, short_repr
+from storage.rig_matching import fits_hierarchy, match_rig
 from storage.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
-
-JointSources = tuple[tuple[str, float], ...]
-
-
-class UnknownSkeletonError(UserInputError, ValueError):
-    """A joint-name list matches no known skeleton family, or lacks a joint a map needs."""
-
-
-@dataclass(frozen=True)
-class SkeletonMap:
-    """canonical joint name -> ((source joint name, weight), ...), weights summing to 1.
-
-    `family_joints` lists every joint the family is known to have (defaults to the sources); it
-    breaks ties when two maps' sources are all present (a CMU-31 file also holds every m21 name).
-    `inferred` marks a map built from one file's joint names (`storage.rig_matching.match_rig`),
-    whose result must pass `storage.rig_matching.check_rig_geometry`.
-    """
-
-    name: str
-    joint_sources: Mapping[str, JointSources]
-    family_joints: tuple[str, ...] = ()
-    inferred: bool = False
-
-    def __post_init__(self) -> None:
-        if set(self.joint_sources) != set(JOINT_NAMES):
-            missing = sorted(set(JOINT_NAMES) - set(self.joint_sources))
-            extra = sorted(set(self.joint_sources) - set(JOINT_NAMES))
-            raise ValueError(f"map {self.name}: missing {missing}, unexpected {extra}")
-        for joint, sources in self.joint_sources.items():
-            total = sum(weight for _, weight in sources)
-            if not sources or abs(total - 1.0) > 1e-9:
-                raise ValueError(f"map {self.name}: weights of {joint} sum to {total}, not 1")
-        if not self.family_joints:
-            object.__setattr__(self, "family_joints", self.source_names)
-
-    @property
-    def source_names(self) -> tuple[str, ...]:
-        """Every source joint the map reads, in first-use order."""
-        names = (name for joint in JOINT_NAMES for name, _ in self.joint_sources[joint])
-        return tuple(dict.fromkeys(names))
+from storage.skeleton_map import (
+    JointSources,
+    SkeletonMap,
+    UnknownSkeletonError,
+    joint_map_help,
+    strip_namespace,
+)
 
 
 def _one_to_one(pairs: Mapping[str, str]) -> dict[str, JointSources]:
@@ -170,11 +137,6 @@ MEDIAPIPE_33 = SkeletonMap(
 SKELETON_MAPS: tuple[SkeletonMap, ...] = (BANDAI_22, CMU_31, M21, CANONICAL, MEDIAPIPE_33)
 
 
-def strip_namespace(name: str) -> str:
-    """ "mixamorig:Hips" -> "Hips", "Armature|Hips" -> "Hips"."""
-    return name.replace("|", ":").rsplit(":", 1)[-1].strip()
-
-
 def detect_skeleton_map(
     joint_names: Sequence[str], parents: Sequence[int] | None = None
 ) -> SkeletonMap:
@@ -187,9 +149,6 @@ def detect_skeleton_map(
     present = {strip_namespace(name) for name in joint_names}
     candidates = [m for m in SKELETON_MAPS if set(m.source_names) <= present]
     if parents is not None:
-        # rig_matching builds on this module's SkeletonMap, so it is imported here, not on top.
-        from storage.rig_matching import fits_hierarchy, match_rig
-
         candidates = [m for m in candidates if fits_hierarchy(m, joint_names, parents)]
         if not candidates:
             return match_rig(joint_names, parents)
@@ -229,14 +188,6 @@ def apply_joint_map(
         )
     weights = joint_map_weights(source_names, skeleton_map)  # (19, S)
     return np.einsum("js,tsc->tjc", weights, positions)
-
-
-def joint_map_help() -> str:
-    """How to write a joint map, for every refusal of a rig or of a map."""
-    return (
-        "a YAML or JSON mapping with one `canonical: source_joint` line for each of "
-        + ", ".join(JOINT_NAMES)
-    )
 
 
 def user_joint_map(

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from storage.errors import cut_message
-from storage.joint_maps import SkeletonMap, UnknownSkeletonError, joint_map_help, strip_namespace
 from storage.skeleton import JOINT_INDEX, JOINT_NAMES
+from storage.skeleton_map import SkeletonMap, UnknownSkeletonError, joint_map_help, strip_namespace
 
 MATCHED_MAP_NAME = "name-matched"
 MAX_CHAIN_RATIO = 2.5  # thigh vs shin, upper arm vs forearm

@@ -129,7 +129,7 @@ def test_pipeline_deployment_on_a_real_server(shared_data: Path, tmp_path: Path)
             log.close()
     assert worker.returncode is not None and server.returncode is not None
     reader = ShardReader(config.root)
-    assert len(reader.shard_ids()) == 6 and reader.labels().num_rows == 174
+    assert len(reader.shard_ids()) == 6 + 21 and reader.labels().num_rows == 174 + 671
     assert (Path(config.train.out) / "last.pt").is_file()
     assert (Path(config.train.out) / "eval" / "report_test.json").is_file()
 
