@@ -16,6 +16,8 @@ cleaning settings are removed only once every pose shard has its new clip shard.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
@@ -36,6 +38,7 @@ from extract.video.ingest import (
     pose_shards_without_clips,
     remove_superseded_clip_shards,
 )
+from extract.video.pose_model import PoseModelError, resolve_pose_model
 from flows.artifacts import (
     publish_dataset_summary,
     publish_item_failures,
@@ -46,7 +49,7 @@ from flows.crawl_params import CrawlExtractConfig
 from flows.fanout import gather_shards, raise_if_shards_failed, sum_stats
 from flows.pose_processes import run_in_pose_process, shutdown_pose_processes
 from flows.task_runners import runs_tasks_in_threads, task_runner_from_environment
-from flows.validation import check_crawl_extract
+from flows.validation import ParameterError, check_crawl_extract
 from storage.filesystem import open_location
 from storage.shard_reader import ClipFilter, ShardReader
 from storage.shard_writer import ShardPlan, is_shard_done
@@ -134,10 +137,28 @@ def crawl_sources(
     return totals, failed
 
 
+def with_resolved_pose_model(config: VideoExtractConfig) -> VideoExtractConfig:
+    """`config` whose pose model path is resolved here, where the flow starts.
+
+    The setting (`STYLEMOTION_POSE_MODEL`, the cache, the download) is read once on the machine
+    that starts the flow and travels inside the config every task receives, so a worker (a Dask
+    worker started with an empty environment, a process pool) needs only the code and the file.
+    A model that cannot be found stops the run once, with its reason, instead of failing every
+    pose shard with the same message.
+    """
+    model = resolve_pose_model(config.pose.model_path)
+    return replace(config, pose=replace(config.pose, model_path=str(model)))
+
+
 def extract_poses(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str, str]]:
     """One task per pose shard of the fetched videos that have none."""
     reader = ShardReader(config.root)
     plans = plan_pose_shards(ok_videos(reader), reader, config.videos_per_shard)
+    if plans:
+        try:
+            config = with_resolved_pose_model(config)
+        except PoseModelError as error:
+            raise ParameterError(f"config.extract.pose.model_path: {error}") from error
     context = FlowRunContext.get()
     in_threads = runs_tasks_in_threads(context.task_runner if context else None)
     futures = {plan.shard_id: pose_shard_task.submit(config, plan, in_threads) for plan in plans}

@@ -6,6 +6,12 @@ MediaPipe shards run in the cluster's worker processes (not threads of the flow'
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,3 +66,60 @@ def test_crawl_and_extract_on_a_dask_local_cluster(
     assert result["videos_ok"] == 2 and result["pose_shards_written"] == 2
     assert result["shards_failed"] == 0 and result["clips"] >= 1
     assert len(ShardReader(root).shard_ids("poses")) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def bare_dask_cluster(tmp_path: Path) -> Iterator[str]:
+    """A real `dask scheduler` + `dask worker` whose environment holds no stylemotion setting."""
+    port, bin_dir = _free_port(), Path(sys.executable).parent
+    bare = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    address = f"tcp://127.0.0.1:{port}"
+    common = {"env": bare, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], **common,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(bin_dir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+         "--no-dashboard"], **common,
+    )  # fmt: skip
+    try:
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.send_signal(signal.SIGINT)
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_settings_travel_to_workers_with_an_empty_environment(
+    prefect_server, sample_videos: Path, pose_model: Path, tmp_path: Path, bare_dask_cluster: str
+) -> None:
+    """Only the flow's process has STYLEMOTION_POSE_MODEL: the resolved path rides in the config."""
+    runner = DaskTaskRunner(address=bare_dask_cluster)
+    root = tmp_path / "dataset"
+    flow = crawl_and_extract_flow.with_options(task_runner=runner)
+    result = flow(video_config(root, [sample_videos / "dance.mp4"]))
+    assert result["pose_shards_written"] == 1 and result["shards_failed"] == 0
+    assert result["clips"] >= 1
+
+
+def test_a_missing_pose_model_fails_the_run_once(
+    prefect_server, sample_videos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLEMOTION_POSE_MODEL", str(tmp_path / "no-such-model.task"))
+    root = tmp_path / "dataset"
+    videos = [sample_videos / "dance.mp4", sample_videos / "street.mp4"]
+    state = crawl_and_extract_flow(video_config(root, videos), return_state=True)
+    assert state.is_failed()
+    assert "config.extract.pose.model_path" in state.message and "no-such-model" in state.message
+    assert ShardReader(root).shard_ids("poses") == []  # no pose shard was tried and failed
