@@ -348,12 +348,26 @@ def remove_superseded_shards(location: Location, plans: list[ShardPlan], prefix:
     return len(stale)
 
 
-def ingest_mocap(
-    config: MocapIngestConfig,
-    show_progress: bool = False,
-    on_shard_done: Callable[[ShardPlan], None] | None = None,
-) -> IngestSummary:
-    """Ingest every BVH file under `config.src_dir` into shards under `config.out_root`."""
+@dataclass
+class MocapIngestJob:
+    """The plan of one ingest, shared by the command line and the flow (one driver).
+
+    `plans` are every shard of the source, `pending` those not done (a damaged one counts as
+    not done); each pending shard is `run_mocap_shard`; `finish_mocap_ingest` then removes
+    superseded shards, only when none failed.
+    """
+
+    config: MocapIngestConfig
+    ingester: MocapIngester
+    location: Location
+    inputs: list[str]
+    plans: list[ShardPlan]
+    pending: list[ShardPlan]
+    label_warning: str | None
+
+
+def plan_mocap_ingest(config: MocapIngestConfig) -> MocapIngestJob:
+    """Check the settings and the root (before any file is read), then plan the shards."""
     config.validate()
     ensure_writable(config.out_root)
     ingester = MocapIngester(config)
@@ -361,32 +375,64 @@ def ingest_mocap(
     check_dataset_source(location, STAGE, config.dataset_name, str(ingester.src_dir))
     inputs = find_mocap_inputs(ingester.src_dir)
     plans = ingester.plan(inputs)
-    summary = IngestSummary(inputs=len(inputs))
-    summary.label_warning = ingester.label_warning(inputs)
-    if summary.label_warning:  # the command line prints it as a warning with its summary
-        logger.info("%s", summary.label_warning)
-    progress = tqdm(total=len(inputs), unit="file", desc=STAGE, disable=not show_progress)
-    for plan in plans:
-        if is_shard_done(location, plan.shard_id):
+    pending = [plan for plan in plans if not is_shard_done(location, plan.shard_id)]
+    warning = ingester.label_warning(inputs)
+    return MocapIngestJob(config, ingester, location, inputs, plans, pending, warning)
+
+
+def run_mocap_shard(config: MocapIngestConfig, plan: ShardPlan) -> dict[str, int]:
+    """Import and write one shard (the unit a flow maps over); its counts."""
+    clips, frames, failures = ingest_shard(
+        MocapIngester(config), open_location(config.out_root), plan
+    )
+    return {"clips": clips, "frames": frames, "failures": failures}
+
+
+def finish_mocap_ingest(job: MocapIngestJob, any_failed: bool) -> int:
+    """Remove superseded shards once every planned shard is done; how many went."""
+    if any_failed:  # outdated shards go only once their replacements are done
+        return 0
+    return remove_superseded_shards(job.location, job.plans, job.config.source_prefix)
+
+
+def ingest_mocap(
+    config: MocapIngestConfig,
+    show_progress: bool = False,
+    on_shard_done: Callable[[ShardPlan], None] | None = None,
+) -> IngestSummary:
+    """Ingest every BVH file under `config.src_dir` into shards under `config.out_root`."""
+    job = plan_mocap_ingest(config)
+    summary = IngestSummary(inputs=len(job.inputs), label_warning=job.label_warning)
+    if job.label_warning:  # the command line prints it as a warning with its summary
+        logger.info("%s", job.label_warning)
+    pending = {plan.shard_id for plan in job.pending}
+    progress = tqdm(total=len(job.inputs), unit="file", desc=STAGE, disable=not show_progress)
+    for plan in job.plans:
+        if plan.shard_id not in pending:
             summary.shards_skipped += 1
         else:
             try:
-                clips, frames, failures = ingest_shard(ingester, location, plan)
+                counts = run_mocap_shard(config, plan)
             except UniformFailureError as error:
                 logger.error("%s", error)
                 summary.shard_errors.append(str(error))
             else:
                 summary.shards_written += 1
-                summary.clips, summary.frames = summary.clips + clips, summary.frames + frames
-                summary.failures += failures
+                summary.clips += counts["clips"]
+                summary.frames += counts["frames"]
+                summary.failures += counts["failures"]
         progress.update(len(plan.inputs))
         if on_shard_done is not None:
             on_shard_done(plan)
     progress.close()
-    if not summary.shard_errors:  # outdated shards go only once their replacements are done
-        summary.shards_superseded = remove_superseded_shards(location, plans, config.source_prefix)
-    labels = ShardReader(location).labels(ClipFilter(dataset=config.dataset_name))
+    summary.shards_superseded = finish_mocap_ingest(job, bool(summary.shard_errors))
+    _summarise_labels(summary, job)
+    return summary
+
+
+def _summarise_labels(summary: IngestSummary, job: MocapIngestJob) -> None:
+    dataset = job.config.dataset_name
+    labels = ShardReader(job.location).labels(ClipFilter(dataset=dataset))
     summary.unlabelled = labels["style"].null_count
     pairs = zip(labels["style_original"].to_pylist(), labels["style"].to_pylist(), strict=True)
     summary.style_names = dict(sorted({(own, shared) for own, shared in pairs if own}))
-    return summary
