@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 
 
 def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +52,7 @@ def label_embeddings(clip_model: str | None, offline: bool):
     if not clip_model:
         return None
     from extract.scenes.model_loading import SceneModelError
-    from flows.scene_style_inputs import clip_label_embeddings
+    from flows.jobs.scene_style_inputs import clip_label_embeddings
     from models.scene.data import CONTROLLED_SCENE_STYLES
 
     try:
@@ -102,7 +102,7 @@ def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: 
         raise UsageError(f"alphas must lie in [0, {ALPHA_MAX}] and include --report-alpha")
     embed, description = None, ""
     if text_model:
-        from flows.scene_style_inputs import text_embed_function
+        from flows.jobs.scene_style_inputs import text_embed_function
 
         try:
             embed, description = text_embed_function(text_model, offline)
