@@ -1,9 +1,13 @@
 """The `stylemotion` command line: one subcommand per user-facing job.
 
-Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render) and
-`flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene` (label-scenes) and
-`flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.evaluate`
-(train-evaluator, evaluate), `flows.cli.pipeline` (pipeline: the Prefect flow of every stage).
+Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
+`flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene` (label-scenes),
+`flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.diffusion`
+(train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
+`flows.cli.scene_style` (train-scene-encoder, evaluate-scene) and `flows.cli.pipeline`
+(pipeline: the Prefect flow of every stage); path arguments are checked first
+(`flows.cli.paths`). The command line calls the library, the jobs (`flows.jobs`) and the flows;
+nothing else in `flows/` imports it.
 Exit codes: 0 success,
 1 the job ran but recorded failures where the user asked for none (`--strict`), or an internal
 error (one line; its traceback under `-v`), 2 bad usage or input that stops the job: one line
