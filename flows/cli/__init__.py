@@ -85,7 +85,3 @@ def _internal_error(args: argparse.Namespace, error: Exception) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
