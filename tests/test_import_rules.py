@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -156,14 +157,22 @@ def test_every_models_module_lives_in_a_wing() -> None:
     assert wings == set(MODEL_WINGS)
 
 
-def test_models_wings_import_only_wings_below() -> None:
+def _order_violations(
+    package: str, layer_of: Callable[[str], str | None], below: dict[str, set[str]]
+) -> list[str]:
+    """Imports in `package` from a layer (wing) that is not the module's own nor below it."""
     violations = []
-    for path in _modules("models"):
-        wing = _wing(_module_name(path))
+    for path in _modules(package):
+        layer = layer_of(_module_name(path))
         for name in _internal_imports(path):
-            other = _wing(name)
-            if other and other != wing and other not in MODEL_WINGS.get(wing or "", set()):
-                violations.append(f"{path.relative_to(REPO_ROOT)} ({wing}) imports {name}")
+            other = layer_of(name)
+            if other and other != layer and other not in below.get(layer or "", set()):
+                violations.append(f"{path.relative_to(REPO_ROOT)} ({layer}) imports {name}")
+    return violations
+
+
+def test_models_wings_import_only_wings_below() -> None:
+    violations = _order_violations("models", _wing, MODEL_WINGS)
     assert not violations, "wing order violations:\n" + "\n".join(violations)
 
 
@@ -186,13 +195,7 @@ def _flows_layer(module: str) -> str | None:
 
 
 def test_flows_layers_import_only_layers_below() -> None:
-    violations = []
-    for path in _modules("flows"):
-        layer = _flows_layer(_module_name(path))
-        for name in _internal_imports(path):
-            other = _flows_layer(name)
-            if other and other != layer and other not in FLOWS_LAYERS[layer or ""]:
-                violations.append(f"{path.relative_to(REPO_ROOT)} ({layer}) imports {name}")
+    violations = _order_violations("flows", _flows_layer, FLOWS_LAYERS)
     assert not violations, "flows layer violations:\n" + "\n".join(violations)
 
 
