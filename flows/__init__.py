@@ -1,6 +1,8 @@
 """Orchestration: the `stylemotion` command line and the Prefect flows composing the other packages.
 
-The only package allowed to import Prefect; it may import every other package. Importing it
+Three layers: the library jobs (`flows.jobs`, no Prefect), the Prefect flows (the modules of
+`flows/` itself) and the command line (`flows.cli`); each imports only the layers below it. The
+only package allowed to import Prefect; it may import every other package. Importing it
 first forwards the library loggers to Prefect run logs (`flows.logging_setup`), which must
 happen before Prefect configures its logging.
 """

@@ -3,7 +3,7 @@
 Compose `models.diffusion.train.train_diffusion` (one task per stage run: the motion VAE first
 in latent mode, base, then adaptor when asked; a retry starts the stage again from its
 parameters) and
-`flows.stylize_job.run_stylize_job` (one task per job; shards are written per batch of sources,
+`flows.jobs.stylize.run_stylize_job` (one task per job; shards are written per batch of sources,
 so finished batches survive). Parameters are the library's own config dataclasses
 (`TrainDiffusionConfig`, `StylizeJobConfig`). Artifacts: the training metrics table and a
 markdown summary of the stylized clips with links to preview videos. In `prefect.yaml` both run
@@ -20,7 +20,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_training_metrics, read_metrics
-from flows.stylize_job import StylizeJobConfig, run_stylize_job
+from flows.jobs.stylize import StylizeJobConfig, run_stylize_job
 from flows.validation import ParameterError, require
 from models.diffusion.train import TrainDiffusionConfig, train_diffusion
 from models.diffusion.train_vae import TrainVAEConfig, train_vae

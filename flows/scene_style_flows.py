@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_training_metrics
+from flows.jobs.scene_style import evaluate_scene, label_embeddings
 from flows.validation import ParameterError, require, require_positive
 from models.scene.condition import ALPHA_MAX
 from models.scene.data import SceneDataError
@@ -36,13 +37,10 @@ def _retry_unless_bad_data(task, task_run, state) -> bool:  # noqa: ANN001 - Pre
 
 
 def _train(config: TrainSceneConfig, clip_model: str | None) -> str:
-    from flows.cli_scene_style import label_embeddings
-
     return str(train_scene_encoder(config, label_embeddings(clip_model, offline=False)))
 
 
 def _evaluate(run_dir: str, text_model: str | None) -> str:
-    from flows.cli_scene_style import evaluate_scene
     from models.scene.evaluate import DEFAULT_ALPHAS
 
     evaluate_scene(run_dir, None, text_model, False, DEFAULT_ALPHAS, 1.0)

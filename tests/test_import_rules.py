@@ -4,7 +4,9 @@ Between packages: the table of DESIGN.md / ARCHITECTURE.md. Inside `models/`: th
 `common` < `encoders` < `diffusion` < `evaluation` < `scene` (a wing imports only wings below
 it; `evaluation` takes the stylizer's `StyleTarget` from `diffusion`), and only `flows` imports
 the `scene` wing from outside it. Across the repository: no import cycle between modules, lazy
-and `TYPE_CHECKING` imports included.
+and `TYPE_CHECKING` imports included. Inside `flows/`: the layers jobs (`flows.jobs`: plain
+functions, no Prefect) < flows (the Prefect modules of `flows/` itself) < command line
+(`flows.cli`); a layer imports only layers below it, so no job and no flow imports the CLI.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,12 @@ MODEL_WINGS: dict[str, set[str]] = {
     "diffusion": {"common", "encoders"},
     "evaluation": {"common", "encoders", "diffusion"},
     "scene": {"common", "encoders", "diffusion", "evaluation"},
+}
+# The layers of `flows/` and the layers each may import (its own is always fine), bottom to top.
+FLOWS_LAYERS: dict[str, set[str]] = {
+    "jobs": set(),  # library jobs: no Prefect, no flow, no command line
+    "flows": {"jobs"},  # the Prefect flows, tasks and their helpers
+    "cli": {"jobs", "flows"},  # the command line
 }
 # Cycles known and left for their owners to cut (each a set of modules); never add to this.
 # storage: `joint_maps.detect_skeleton_map` falls back to `rig_matching` by a lazy import, and
@@ -148,14 +157,22 @@ def test_every_models_module_lives_in_a_wing() -> None:
     assert wings == set(MODEL_WINGS)
 
 
-def test_models_wings_import_only_wings_below() -> None:
+def _order_violations(
+    package: str, layer_of: Callable[[str], str | None], below: dict[str, set[str]]
+) -> list[str]:
+    """Imports in `package` from a layer (wing) that is not the module's own nor below it."""
     violations = []
-    for path in _modules("models"):
-        wing = _wing(_module_name(path))
+    for path in _modules(package):
+        layer = layer_of(_module_name(path))
         for name in _internal_imports(path):
-            other = _wing(name)
-            if other and other != wing and other not in MODEL_WINGS.get(wing or "", set()):
-                violations.append(f"{path.relative_to(REPO_ROOT)} ({wing}) imports {name}")
+            other = layer_of(name)
+            if other and other != layer and other not in below.get(layer or "", set()):
+                violations.append(f"{path.relative_to(REPO_ROOT)} ({layer}) imports {name}")
+    return violations
+
+
+def test_models_wings_import_only_wings_below() -> None:
+    violations = _order_violations("models", _wing, MODEL_WINGS)
     assert not violations, "wing order violations:\n" + "\n".join(violations)
 
 
@@ -168,6 +185,41 @@ def test_only_flows_imports_the_scene_wing() -> None:
         if _wing(name) == "scene" and package != "flows" and _wing(_module_name(path)) != "scene"
     ]
     assert offenders == [], "only flows/ may import models.scene"
+
+
+def _flows_layer(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "flows":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in FLOWS_LAYERS else "flows"
+
+
+def test_flows_layers_import_only_layers_below() -> None:
+    violations = _order_violations("flows", _flows_layer, FLOWS_LAYERS)
+    assert not violations, "flows layer violations:\n" + "\n".join(violations)
+
+
+def test_jobs_import_no_prefect_and_no_command_line() -> None:
+    jobs = sorted((REPO_ROOT / "flows" / "jobs").rglob("*.py"))
+    assert jobs, "flows/jobs/ holds the library jobs"
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)} imports {name}"
+        for path in jobs
+        for name in {*_imported_top_levels(path), *_internal_imports(path)}
+        if name == "prefect" or name == "flows.cli" or name.startswith("flows.cli.")
+    ]
+    assert offenders == [], "a job imports Prefect or the command line"
+
+
+def test_no_flow_imports_the_command_line() -> None:
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)} imports {name}"
+        for path in _modules("flows")
+        if _flows_layer(_module_name(path)) != "cli"
+        for name in _internal_imports(path)
+        if _flows_layer(name) == "cli"
+    ]
+    assert offenders == [], "only flows.cli imports flows.cli"
 
 
 def test_no_import_cycles_between_modules() -> None:

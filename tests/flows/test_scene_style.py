@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from flows.cli import main
-from flows.scene_style_inputs import resolve_scene, scene_style_vector
+from flows.jobs.scene_style_inputs import resolve_scene, scene_style_vector
 from models.scene.condition import (
     SceneConditionError,
     load_scene_run,

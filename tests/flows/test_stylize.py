@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from flows.cli import main
-from flows.stylize_job import StylizeJobConfig, run_stylize_job
+from flows.jobs.stylize import StylizeJobConfig, run_stylize_job
 from models.diffusion.checkpoint import load_run_checkpoint
 from models.diffusion.stylize import DiffusionStylizer, StyleTarget, StylizeError
 from models.diffusion.train import TrainDiffusionConfig, train_diffusion

@@ -70,7 +70,7 @@ def test_cli_trains_loss_falls_and_resumes(bandai_root: Path, tmp_path: Path) ->
 def test_evaluation_report_on_held_out_clips(bandai_root: Path, tmp_path: Path) -> None:
     overrides = [*TINY, "steps=10"]
     config_values = {"data_root": str(bandai_root), "out": str(tmp_path / "run")}
-    from flows.cli_models import train_config
+    from flows.cli.encoders import train_config
 
     run = train_encoders(
         train_config(config_values["data_root"], config_values["out"], None, overrides)

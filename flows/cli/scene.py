@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli_common import UsageError, require_dataset
+from flows.cli.common import UsageError, require_dataset
 
 
 def add_label_scenes(subparsers: argparse._SubParsersAction) -> None:

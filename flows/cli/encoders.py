@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 
 
 def add_train_encoders(subparsers: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from tqdm import tqdm
 
 from extract.mocap.style_vocabulary import load_style_vocabulary
-from flows.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
+from flows.jobs.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.diffusion.part_compose import compose_unrequested
 from models.diffusion.stylize import (
     MAX_STRENGTH,
@@ -149,7 +149,7 @@ class SceneFusion:
         self.config = config
 
     def condition(self, base: StyleCondition, source: MotionClip) -> StyleCondition:
-        from flows.scene_style_inputs import scene_style_vector
+        from flows.jobs.scene_style_inputs import scene_style_vector
         from models.scene.condition import SceneConditionError
 
         c = self.config

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 
 
 def _add_crawl_options(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +159,7 @@ def _has_videos_without_poses(root: str) -> bool:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from flows.cli_common import require_dataset
+    from flows.cli.common import require_dataset
 
     args.root = _absolute_root(args.root)
     require_dataset(args.root)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 from storage.filesystem import UnwritableLocationError, ensure_writable
 
 INPUT_ARGUMENTS = ("data", "run", "root", "src_dir", "encoders", "latent_vae")

@@ -6,7 +6,8 @@ construction; `--set source=video --set labeller_id=ID` for real scene labels). 
 `--clip-model` the controlled scene names are embedded by that CLIP text tower (so images can
 be given at stylization), else by fixed label vectors. `evaluate-scene --run RUN
 [--text-model SPEC]` writes the with/without-scene report, the alpha sweep PNG and the
-encoder-vs-text table (`models.scene.evaluate`) into RUN/eval (or `--out`).
+encoder-vs-text table (`models.scene.evaluate`) into RUN/eval (or `--out`). The work both
+share with the `train-scene-encoder` flow lives in the job `flows.jobs.scene_style`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
+from flows.jobs.scene_style import evaluate_scene, label_embeddings
 
 
 def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
@@ -47,20 +49,6 @@ def scene_config(data: str, encoders: str, out: str, config_file: Path | None, o
         raise UsageError(str(error)) from error
 
 
-def label_embeddings(clip_model: str | None, offline: bool):
-    """CLIP text embeddings of the controlled scene names, or None (fixed label vectors)."""
-    if not clip_model:
-        return None
-    from extract.scenes.model_loading import SceneModelError
-    from flows.scene_style_inputs import clip_label_embeddings
-    from models.scene.data import CONTROLLED_SCENE_STYLES
-
-    try:
-        return clip_label_embeddings(tuple(CONTROLLED_SCENE_STYLES), clip_model, offline)
-    except SceneModelError as error:
-        raise UsageError(str(error)) from error
-
-
 def run_train_scene_encoder(args: argparse.Namespace) -> int:
     from models.encoders.run import EncoderRunError
     from models.scene.data import SceneDataError
@@ -87,32 +75,6 @@ def add_evaluate_scene(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1,1.25,1.5,2")
     parser.add_argument("--report-alpha", type=float, default=1.0, help="alpha of the table")
     parser.set_defaults(handler=run_evaluate_scene)
-
-
-def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,
-                   alphas: tuple[float, ...], report_alpha: float) -> dict:  # fmt: skip
-    from extract.scenes.model_loading import SceneModelError
-    from models.scene.condition import ALPHA_MAX
-    from models.scene.encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
-    from models.scene.evaluate import evaluate_scene_run
-
-    if not (Path(run) / SCENE_CHECKPOINT_NAME).is_file():
-        raise UsageError(f"{run}: no {SCENE_CHECKPOINT_NAME} (not a train-scene-encoder run)")
-    if any(not 0 <= a <= ALPHA_MAX for a in alphas) or report_alpha not in alphas:
-        raise UsageError(f"alphas must lie in [0, {ALPHA_MAX}] and include --report-alpha")
-    embed, description = None, ""
-    if text_model:
-        from flows.scene_style_inputs import text_embed_function
-
-        try:
-            embed, description = text_embed_function(text_model, offline)
-        except SceneModelError as error:
-            raise UsageError(str(error)) from error
-    out_dir = out or Path(run) / "eval"
-    try:
-        return evaluate_scene_run(Path(run), out_dir, embed, description, alphas, report_alpha)
-    except (SceneCheckpointError, ValueError) as error:
-        raise UsageError(str(error)) from error
 
 
 def run_evaluate_scene(args: argparse.Namespace) -> int:

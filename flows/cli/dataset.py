@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from flows.cli_common import UsageError, load_clip, require_dataset
+from flows.cli.common import UsageError, load_clip, require_dataset
 
 
 def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:

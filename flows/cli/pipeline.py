@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 
 DEFAULT_DATA = os.environ.get("STYLEMOTION_DATA", "../shared/data")
 

@@ -3,7 +3,7 @@
 `train-diffusion --stage base|adaptor` trains one stage (`models.diffusion.train`; config from
 `--config FILE` and `--set key=value` like the encoders; `--latent-vae RUN` diffuses in the
 latent of a `train-vae` run, `models.diffusion.train_vae`); `stylize` runs the batch job of
-`flows.stylize_job` over shard roots, BVH folders or videos with a style label, reference clips
+`flows.jobs.stylize` over shard roots, BVH folders or videos with a style label, reference clips
 or reference videos, optionally per body part.
 """
 
@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from flows.cli_common import UsageError
+from flows.cli.common import UsageError
 
 
 def add_train_diffusion(subparsers: argparse._SubParsersAction) -> None:
@@ -141,7 +141,7 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_stylize(args: argparse.Namespace) -> int:
-    from flows.stylize_job import StylizeJobConfig, run_stylize_job
+    from flows.jobs.stylize import StylizeJobConfig, run_stylize_job
     from models.diffusion.checkpoint import DiffusionCheckpointError
     from models.diffusion.stylize import StylizeError
 

@@ -1,9 +1,13 @@
 """The `stylemotion` command line: one subcommand per user-facing job.
 
-Subcommands live in `flows.cli_dataset` (mocap ingest, inspect, export, render) and
-`flows.cli_video` (crawl, extract, ingest-videos), `flows.cli_scene` (label-scenes) and
-`flows.cli_models` (train-encoders, eval-encoders, ablate-encoders), `flows.cli_evaluate`
-(train-evaluator, evaluate), `flows.cli_pipeline` (pipeline: the Prefect flow of every stage).
+Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
+`flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene` (label-scenes),
+`flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.diffusion`
+(train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
+`flows.cli.scene_style` (train-scene-encoder, evaluate-scene) and `flows.cli.pipeline`
+(pipeline: the Prefect flow of every stage); path arguments are checked first
+(`flows.cli.paths`). The command line calls the library, the jobs (`flows.jobs`) and the flows;
+nothing else in `flows/` imports it.
 Exit codes: 0 success,
 1 the job ran but recorded failures where the user asked for none (`--strict`), or an internal
 error (one line; its traceback under `-v`), 2 bad usage or input that stops the job: one line
@@ -19,16 +23,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from flows.cli_common import UsageError
-from flows.cli_dataset import DATASET_COMMANDS
-from flows.cli_diffusion import DIFFUSION_COMMANDS
-from flows.cli_evaluate import EVALUATE_COMMANDS
-from flows.cli_models import MODEL_COMMANDS
-from flows.cli_paths import check_path_arguments
-from flows.cli_pipeline import PIPELINE_COMMANDS
-from flows.cli_scene import SCENE_COMMANDS
-from flows.cli_scene_style import SCENE_STYLE_COMMANDS
-from flows.cli_video import VIDEO_COMMANDS
+from flows.cli.common import UsageError
+from flows.cli.dataset import DATASET_COMMANDS
+from flows.cli.diffusion import DIFFUSION_COMMANDS
+from flows.cli.encoders import MODEL_COMMANDS
+from flows.cli.evaluate import EVALUATE_COMMANDS
+from flows.cli.paths import check_path_arguments
+from flows.cli.pipeline import PIPELINE_COMMANDS
+from flows.cli.scene import SCENE_COMMANDS
+from flows.cli.scene_style import SCENE_STYLE_COMMANDS
+from flows.cli.video import VIDEO_COMMANDS
 from storage.errors import UserInputError, cut_message
 
 
@@ -81,7 +85,3 @@ def _internal_error(args: argparse.Namespace, error: Exception) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

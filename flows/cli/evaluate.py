@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from flows.cli_common import UsageError, require_dataset
+from flows.cli.common import UsageError, require_dataset
 
 DEFAULT_EVALUATOR = "runs/evaluator"
 
