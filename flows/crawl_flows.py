@@ -12,11 +12,15 @@ after the others finish, and then fails the run. Crawl shards run side by side, 
 of them find at once may be fetched twice; pose shards are planned per video id
 (`ok_videos` keeps one row per id), so its clips are never duplicated. Clip shards of older
 cleaning settings are removed only once every pose shard has its new clip shard.
+
+Each stage's plan, per-shard function and finish step live in the library, shared with the
+command line (`plan_crawl_job`/`run_crawl_shard`, `plan_pose_extraction`/`run_pose_shard`,
+`plan_clip_derivation`/`run_clip_shard`/`finish_clip_derivation`); this module only maps the
+per-shard functions over the pending shards as tasks and adds what orchestration needs (the
+download limit, pose processes under a thread runner, artifacts).
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -25,20 +29,18 @@ from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext
 
 from extract.crawl.config import CrawlConfig
-from extract.crawl.crawl import CrawlShard, crawl_shard, plan_crawl
+from extract.crawl.crawl import CrawlShard, plan_crawl_job, run_crawl_shard
 from extract.crawl.session import CrawlSession
 from extract.crawl.sources import Source
 from extract.video.ingest import (
     VideoExtractConfig,
-    canonicalise_hash,
-    derive_clip_shard,
-    extract_pose_shard,
-    ok_videos,
-    plan_pose_shards,
-    pose_shards_without_clips,
-    remove_superseded_clip_shards,
+    finish_clip_derivation,
+    plan_clip_derivation,
+    plan_pose_extraction,
+    run_clip_shard,
+    run_pose_shard,
 )
-from extract.video.pose_model import PoseModelError, resolve_pose_model
+from extract.video.pose_model import PoseModelError
 from flows.artifacts import (
     publish_dataset_summary,
     publish_item_failures,
@@ -50,36 +52,26 @@ from flows.fanout import gather_shards, raise_if_shards_failed, sum_stats
 from flows.pose_processes import run_in_pose_process, shutdown_pose_processes
 from flows.task_runners import runs_tasks_in_threads, task_runner_from_environment
 from flows.validation import ParameterError, check_crawl_extract
-from storage.filesystem import open_location
-from storage.shard_reader import ClipFilter, ShardReader
-from storage.shard_writer import ShardPlan, is_shard_done
-from storage.video_records import VideoStatus
+from storage.shard_reader import ClipFilter
+from storage.shard_writer import ShardPlan
 
 
 def _crawl_one_shard(config: CrawlConfig, shard: CrawlShard, limit_name: str) -> dict[str, int]:
     with concurrency(limit_name, occupy=1), CrawlSession(config) as session:
-        records = crawl_shard(session, shard)
-        skipped = session.videos_skipped
-    ok = sum(record.status is VideoStatus.OK for record in records)
-    return {"videos_ok": ok, "videos_failed": len(records) - ok, "videos_skipped": skipped}
+        summary = run_crawl_shard(session, shard)
+    return {
+        "videos_ok": summary.videos_ok,
+        "videos_failed": summary.videos_failed,
+        "videos_skipped": summary.videos_skipped,
+    }
 
 
 def _extract_one_pose_shard(
     config: VideoExtractConfig, plan: ShardPlan, in_pose_process: bool
 ) -> dict[str, int]:
-    videos = ok_videos(ShardReader(config.root))
-    rows = {video_id: videos[video_id] for video_id in plan.inputs}
-    arguments = (config.root, plan, rows, config.pose, config.dataset)
     if in_pose_process:
-        return run_in_pose_process(config.workers, extract_pose_shard, *arguments)
-    return extract_pose_shard(*arguments)
-
-
-def _derive_one_clip_shard(config: VideoExtractConfig, pose_shard_id: str) -> dict[str, int]:
-    location = open_location(config.root)
-    videos = ok_videos(ShardReader(location))
-    clips, frames, failures = derive_clip_shard(location, pose_shard_id, config, videos)
-    return {"clips": clips, "clip_frames": frames, "segments_dropped": failures}
+        return run_in_pose_process(config.workers, run_pose_shard, config, plan)
+    return run_pose_shard(config, plan)
 
 
 crawl_shard_task = task(
@@ -101,7 +93,7 @@ pose_shard_task = task(
     cache_policy=NO_CACHE,
 )
 clip_shard_task = task(
-    _derive_one_clip_shard,
+    run_clip_shard,
     name="clip-shard",
     retries=1,
     retry_delay_seconds=2,
@@ -121,47 +113,31 @@ def crawl_sources(
     config: CrawlExtractConfig, sources: list[Source]
 ) -> tuple[dict[str, int], dict[str, str]]:
     """One task per crawl shard without a done-marker; returns counts and failed shards."""
-    location = open_location(config.crawl.out_root)
-    shards = plan_crawl(sources, config.crawl)
-    pending = [s for s in shards if not is_shard_done(location, s.plan.shard_id)]
-    if pending:
+    job = plan_crawl_job(sources, config.crawl)  # the same driver as `stylemotion crawl`
+    if job.pending:
         set_download_limit(config.download_limit_name, config.max_parallel_downloads)
     futures = {
         s.plan.shard_id: crawl_shard_task.submit(config.crawl, s, config.download_limit_name)
-        for s in pending
+        for s in job.pending
     }
     finished, failed = gather_shards(futures)
     totals = sum_stats(finished.values(), ("videos_ok", "videos_failed", "videos_skipped"))
     totals["crawl_shards_written"] = len(finished)
-    totals["crawl_shards_skipped"] = len(shards) - len(pending)
+    totals["crawl_shards_skipped"] = len(job.shards) - len(job.pending)
     return totals, failed
-
-
-def with_resolved_pose_model(config: VideoExtractConfig) -> VideoExtractConfig:
-    """`config` whose pose model path is resolved here, where the flow starts.
-
-    The setting (`STYLEMOTION_POSE_MODEL`, the cache, the download) is read once on the machine
-    that starts the flow and travels inside the config every task receives, so a worker (a Dask
-    worker started with an empty environment, a process pool) needs only the code and the file.
-    A model that cannot be found stops the run once, with its reason, instead of failing every
-    pose shard with the same message.
-    """
-    model = resolve_pose_model(config.pose.model_path)
-    return replace(config, pose=replace(config.pose, model_path=str(model)))
 
 
 def extract_poses(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str, str]]:
     """One task per pose shard of the fetched videos that have none."""
-    reader = ShardReader(config.root)
-    plans = plan_pose_shards(ok_videos(reader), reader, config.videos_per_shard)
-    if plans:
-        try:
-            config = with_resolved_pose_model(config)
-        except PoseModelError as error:
-            raise ParameterError(f"config.extract.pose.model_path: {error}") from error
+    try:  # the same driver as `stylemotion extract`; it resolves the pose model once
+        job = plan_pose_extraction(config)
+    except PoseModelError as error:
+        raise ParameterError(f"config.extract.pose.model_path: {error}") from error
     context = FlowRunContext.get()
     in_threads = runs_tasks_in_threads(context.task_runner if context else None)
-    futures = {plan.shard_id: pose_shard_task.submit(config, plan, in_threads) for plan in plans}
+    futures = {
+        plan.shard_id: pose_shard_task.submit(job.config, plan, in_threads) for plan in job.pending
+    }
     try:
         finished, failed = gather_shards(futures)
     finally:
@@ -178,13 +154,10 @@ def extract_poses(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str,
 def derive_clips(config: VideoExtractConfig) -> tuple[dict[str, int], dict[str, str]]:
     """One task per pose shard without a clip shard under the current cleaning settings; clip
     shards of other settings are removed only once every pose shard has its new clip shard."""
-    location = open_location(config.root)
-    settings = canonicalise_hash(config.canonicalise)
-    pending = pose_shards_without_clips(location, settings)
-    futures = {shard: clip_shard_task.submit(config, shard) for shard in pending}
+    job = plan_clip_derivation(config)  # the same driver as `stylemotion extract`
+    futures = {shard: clip_shard_task.submit(config, shard) for shard in job.pending}
     finished, failed = gather_shards(futures)
-    # Outdated clips go only when nothing failed: a video never loses its clips in between.
-    superseded = 0 if failed else remove_superseded_clip_shards(location, settings)
+    superseded = finish_clip_derivation(job, bool(failed))
     totals = sum_stats(finished.values(), ("clips", "clip_frames", "segments_dropped"))
     totals["clip_shards_written"] = len(finished)
     totals["clip_shards_superseded"] = superseded

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from extract.crawl.config import CrawlConfig
 from extract.crawl.session import CrawlItem, CrawlSession
 from extract.crawl.sources import LocalSource, QuerySource, Source, UrlSource
+from storage.filesystem import open_location
 from storage.schema import VIDEOS_TABLE
 from storage.shard_writer import ShardPlan, is_shard_done, plan_shards, write_table_shard
 from storage.video_records import VideoRecord, VideoStatus
@@ -36,7 +37,17 @@ from storage.video_schema import videos_to_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CrawlConfig", "CrawlShard", "CrawlSummary", "crawl", "crawl_shard", "plan_crawl"]
+__all__ = [
+    "CrawlConfig",
+    "CrawlJob",
+    "CrawlShard",
+    "CrawlSummary",
+    "crawl",
+    "crawl_shard",
+    "plan_crawl",
+    "plan_crawl_job",
+    "run_crawl_shard",
+]
 
 
 @dataclass
@@ -51,6 +62,15 @@ class CrawlSummary:
         self.videos_ok += sum(record.status is VideoStatus.OK for record in records)
         kinds = Counter(str(r.error_kind) for r in records if r.status is VideoStatus.FAILED)
         for kind, number in kinds.items():
+            self.failed[kind] = self.failed.get(kind, 0) + number
+
+    def add(self, other: CrawlSummary) -> None:
+        """Count `other` (e.g. one shard's summary) into this one."""
+        self.shards_written += other.shards_written
+        self.shards_skipped += other.shards_skipped
+        self.videos_ok += other.videos_ok
+        self.videos_skipped += other.videos_skipped
+        for kind, number in other.failed.items():
             self.failed[kind] = self.failed.get(kind, 0) + number
 
     @property
@@ -105,20 +125,45 @@ def crawl_shard(session: CrawlSession, shard: CrawlShard) -> list[VideoRecord]:
     return records
 
 
+@dataclass
+class CrawlJob:
+    """The plan of one crawl, shared by the command line and the flow (one driver).
+
+    `shards` are every shard of the sources, `pending` those without a done-marker; each pending
+    shard is `run_crawl_shard`.
+    """
+
+    config: CrawlConfig
+    shards: list[CrawlShard]
+    pending: list[CrawlShard]
+
+
+def plan_crawl_job(sources: Sequence[Source], config: CrawlConfig) -> CrawlJob:
+    """Plan the shards of `sources` and find those not yet done."""
+    location = open_location(config.out_root)
+    shards = plan_crawl(sources, config)
+    pending = [shard for shard in shards if not is_shard_done(location, shard.plan.shard_id)]
+    return CrawlJob(config, shards, pending)
+
+
+def run_crawl_shard(session: CrawlSession, shard: CrawlShard) -> CrawlSummary:
+    """Crawl one shard (the unit a flow maps over); the summary of this shard alone."""
+    skipped_before = session.videos_skipped
+    summary = CrawlSummary(shards_written=1)
+    summary.count(crawl_shard(session, shard))
+    summary.videos_skipped = session.videos_skipped - skipped_before
+    return summary
+
+
 def crawl(
     sources: Sequence[Source], config: CrawlConfig, show_progress: bool = False
 ) -> CrawlSummary:
     """Crawl every source into `config.out_root`; shards already done are skipped."""
-    shards = plan_crawl(sources, config)
-    summary = CrawlSummary()
+    job = plan_crawl_job(sources, config)
+    summary = CrawlSummary(shards_skipped=len(job.shards) - len(job.pending))
     with CrawlSession(config) as session:
-        for shard in tqdm(shards, desc="crawl", unit="shard", disable=not show_progress):
-            if is_shard_done(session.location, shard.plan.shard_id):
-                summary.shards_skipped += 1
-                continue
-            summary.count(crawl_shard(session, shard))
-            summary.shards_written += 1
-        summary.videos_skipped = session.videos_skipped
+        for shard in tqdm(job.pending, desc="crawl", unit="shard", disable=not show_progress):
+            summary.add(run_crawl_shard(session, shard))
     logger.info(
         "crawl into %s: %d shards written, %d skipped; %d videos ok, %d skipped, failed %s",
         config.out_root,

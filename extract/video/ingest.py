@@ -11,6 +11,12 @@ tracks; the hash of the canonicalisation settings is in the id, so changing a se
 re-derives the clips (cheap) without re-running the pose model. The clip shards of other
 settings are removed only once every pose shard has its clip shard under the current ones
 (`remove_superseded_clip_shards`), so a failed re-derivation never leaves a video without clips.
+
+One driver per stage for the command line and the flow: `plan_pose_extraction` (the pending
+pose shards, the pose model resolved once where the run starts) and `run_pose_shard`;
+`plan_clip_derivation`, `run_clip_shard` and `finish_clip_derivation` (superseded clip shards go
+only when no shard failed). `extract_pending_poses` and `derive_pending_clips` are the command
+line's loops over them; the flow maps the per-shard functions over the plans as tasks.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 
 import pyarrow.compute as pc
@@ -30,6 +36,7 @@ from tqdm import tqdm
 from extract.video.local_media import local_media_file
 from extract.video.pose import PoseConfig, extract_video_poses
 from extract.video.pose_clips import CanonicaliseConfig, track_to_clips
+from extract.video.pose_model import resolve_pose_model
 from extract.video.probe import VideoError
 from storage.errors import cut_message
 from storage.filesystem import Location, open_location
@@ -142,22 +149,71 @@ def extract_pose_shard(
     return {"tracks": len(tracks), "frames": stats.num_frames, "failures": len(failures)}
 
 
-def _run_pose_shards(
-    config: VideoExtractConfig, plans: list[ShardPlan], videos: dict[str, VideoRecord]
-) -> Iterator[tuple[ShardPlan, dict[str, int]]]:
+def with_resolved_pose_model(config: VideoExtractConfig) -> VideoExtractConfig:
+    """`config` whose pose model path is resolved here, where the run starts.
+
+    The setting (`STYLEMOTION_POSE_MODEL`, the cache, the download) is read once on the machine
+    that starts the run and travels inside the config every shard receives, so a worker (a Dask
+    worker started with an empty environment, a process pool) needs only the code and the file.
+    A model that cannot be found stops the run once (`PoseModelError`), with its reason, instead
+    of failing every pose shard with the same message.
+    """
+    model = resolve_pose_model(config.pose.model_path)
+    return replace(config, pose=replace(config.pose, model_path=str(model)))
+
+
+@dataclass
+class PoseJob:
+    """The plan of one pose extraction, shared by the command line and the flow (one driver).
+
+    `config` has its pose model resolved when any shard is pending; `pending` are the pose
+    shards of the fetched videos without one; each is `run_pose_shard`. Nothing is superseded.
+    """
+
+    config: VideoExtractConfig
+    videos: dict[str, VideoRecord]
+    pending: list[ShardPlan]
+
+
+def plan_pose_extraction(config: VideoExtractConfig) -> PoseJob:
+    """Plan the pose shards of the videos without poses; resolve the pose model if any."""
+    reader = ShardReader(config.root)
+    videos = ok_videos(reader)  # read once; each shard is handed its own rows
+    pending = plan_pose_shards(videos, reader, config.videos_per_shard)
+    if pending:
+        config = with_resolved_pose_model(config)
+    return PoseJob(config, videos, pending)
+
+
+def run_pose_shard(
+    config: VideoExtractConfig, plan: ShardPlan, videos: dict[str, VideoRecord] | None = None
+) -> dict[str, int]:
+    """Extract one pose shard (the unit a flow maps over); its counts (tracks, frames, failures).
+
+    `videos` holds at least the shard's rows; without it they are read from the root. Picklable
+    arguments only, so it runs in a worker process as well.
+    """
+    if videos is None:
+        videos = ok_videos(ShardReader(config.root))
+    rows = {video_id: videos[video_id] for video_id in plan.inputs}
+    return extract_pose_shard(config.root, plan, rows, config.pose, config.dataset)
+
+
+def _run_pose_shards(job: PoseJob) -> Iterator[tuple[ShardPlan, dict[str, int]]]:
     """(plan, stats) per finished shard, in completion order; each shard gets its own rows."""
+    config = job.config
 
     def arguments(plan: ShardPlan) -> tuple:
-        rows = {video_id: videos[video_id] for video_id in plan.inputs}
-        return config.root, plan, rows, config.pose, config.dataset
+        rows = {video_id: job.videos[video_id] for video_id in plan.inputs}
+        return config, plan, rows
 
     if config.workers <= 1:
-        for plan in plans:
-            yield plan, extract_pose_shard(*arguments(plan))
+        for plan in job.pending:
+            yield plan, run_pose_shard(*arguments(plan))
         return
     # spawn: MediaPipe and ffmpeg pipes do not survive fork well; each worker starts clean.
     with ProcessPoolExecutor(config.workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(extract_pose_shard, *arguments(plan)): plan for plan in plans}
+        futures = {pool.submit(run_pose_shard, *arguments(plan)): plan for plan in job.pending}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -166,14 +222,12 @@ def extract_pending_poses(
     config: VideoExtractConfig, show_progress: bool = False
 ) -> ExtractSummary:
     """Pose shards for every fetched video that has none yet."""
-    reader = ShardReader(config.root)
-    videos = ok_videos(reader)  # read once; each shard is handed its own rows
-    plans = plan_pose_shards(videos, reader, config.videos_per_shard)
-    summary = ExtractSummary(videos_pending=sum(len(p.inputs) for p in plans))
+    job = plan_pose_extraction(config)
+    summary = ExtractSummary(videos_pending=sum(len(p.inputs) for p in job.pending))
     progress = tqdm(
         total=summary.videos_pending, unit="video", desc="pose", disable=not show_progress
     )
-    for plan, stats in _run_pose_shards(config, plans, videos):
+    for plan, stats in _run_pose_shards(job):
         summary.pose_shards_written += 1
         summary.tracks += stats["tracks"]
         summary.pose_frames += stats["frames"]
@@ -261,33 +315,78 @@ def derive_clip_shard(
     return stats.num_clips, stats.num_frames, stats.num_failures
 
 
+@dataclass
+class ClipJob:
+    """The plan of one clip derivation, shared by the command line and the flow (one driver).
+
+    `pending` are the pose shards without a clip shard under the current settings (`settings`,
+    their hash); each is `run_clip_shard`; `finish_clip_derivation` then removes the clip shards
+    of other settings, only when none failed.
+    """
+
+    config: VideoExtractConfig
+    location: Location
+    settings: str
+    pending: list[str]
+
+
+def plan_clip_derivation(config: VideoExtractConfig) -> ClipJob:
+    """The pose shards that still need a clip shard under `config.canonicalise`."""
+    location = open_location(config.root)
+    settings = canonicalise_hash(config.canonicalise)
+    return ClipJob(config, location, settings, pose_shards_without_clips(location, settings))
+
+
+def run_clip_shard(
+    config: VideoExtractConfig,
+    pose_shard_id: str,
+    videos: dict[str, VideoRecord] | None = None,
+) -> dict[str, int]:
+    """Derive one clip shard (the unit a flow maps over); its counts.
+
+    `videos` holds at least the shard's rows; without it they are read from the root.
+    """
+    location = open_location(config.root)
+    if videos is None:
+        videos = ok_videos(ShardReader(location))
+    clips, frames, failures = derive_clip_shard(location, pose_shard_id, config, videos)
+    return {"clips": clips, "clip_frames": frames, "segments_dropped": failures}
+
+
+def finish_clip_derivation(job: ClipJob, any_failed: bool) -> int:
+    """Remove superseded clip shards once every pose shard has its new one; how many went."""
+    if any_failed:  # outdated clips go only when nothing failed: no video loses its clips
+        return 0
+    return remove_superseded_clip_shards(job.location, job.settings)
+
+
 def derive_pending_clips(config: VideoExtractConfig, summary: ExtractSummary) -> ExtractSummary:
     """Clip shards for every pose shard without one under the current settings.
 
     A shard that fails does not stop the others; the old settings' clip shards are removed only
     when none failed, and `ClipShardsFailedError` then names the failed shards.
     """
-    location = open_location(config.root)
-    settings = canonicalise_hash(config.canonicalise)
-    videos = ok_videos(ShardReader(location))
+    job = plan_clip_derivation(config)
+    videos = ok_videos(ShardReader(job.location)) if job.pending else {}
     failed: dict[str, str] = {}
-    for pose_shard_id in pose_shards_without_clips(location, settings):
+    for pose_shard_id in job.pending:
         try:
-            clips, frames, _ = derive_clip_shard(location, pose_shard_id, config, videos)
+            counts = run_clip_shard(config, pose_shard_id, videos)
         except Exception as error:  # reported after the other shards, like the flow's fan-out
             logger.error("clip shard of %s failed: %s", pose_shard_id, error)
             failed[pose_shard_id] = cut_message(f"{type(error).__name__}: {error}")
             continue
         summary.clip_shards_written += 1
-        summary.clips += clips
-        summary.clip_frames += frames
+        summary.clips += counts["clips"]
+        summary.clip_frames += counts["clip_frames"]
+    superseded = finish_clip_derivation(job, bool(failed))
     if failed:
         listing = "; ".join(f"{shard}: {reason}" for shard, reason in failed.items())
         raise ClipShardsFailedError(
             f"{len(failed)} clip shard(s) failed ({summary.clip_shards_written} written; the "
             f"clips of older settings are kept, re-run to redo the failed ones): {listing}"
         )
-    summary.clip_shards_superseded += remove_superseded_clip_shards(location, settings)
+    summary.clip_shards_superseded += superseded
     return summary
 
 

@@ -209,8 +209,8 @@ def test_flow_keeps_old_clips_when_a_replacement_shard_fails(
 ) -> None:
     root, old_shards, old_clips = _copy(two_shard_root, tmp_path)
     first, _ = ShardReader(root).shard_ids("poses")
-    failing = _fail_on({first}, crawl_flows.derive_clip_shard)
-    monkeypatch.setattr(crawl_flows, "derive_clip_shard", failing)
+    failing = _fail_on({first}, video_ingest.derive_clip_shard)  # the flow's tasks call it too
+    monkeypatch.setattr(video_ingest, "derive_clip_shard", failing)
     totals, failed = _derive_clips_flow(VideoExtractConfig(str(root), canonicalise=NEW_SETTINGS))
     assert set(failed) == {first} and totals["clip_shards_written"] == 1
     assert totals["clip_shards_superseded"] == 0
