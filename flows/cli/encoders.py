@@ -11,32 +11,22 @@ import json
 from pathlib import Path
 
 from flows.cli.common import UsageError
+from flows.cli.config_args import add_config_arguments, build_config
 
 
 def add_train_encoders(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-encoders", help="train the content/style encoders")
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--out", required=True, help="run directory (resumed if it has one)")
-    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainEncodersConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainEncodersConfig")
     parser.set_defaults(handler=run_train_encoders)
 
 
 def train_config(data: str, out: str, config_file: Path | None, overrides: list[str]):
-    from models.common.config_io import (
-        ConfigError,
-        apply_overrides,
-        config_from_dict,
-        load_config_file,
-    )
     from models.encoders.train_config import TrainEncodersConfig
 
-    try:
-        values = load_config_file(config_file) if config_file else {}
-        values = apply_overrides(values | {"data_root": data, "out": out}, overrides)
-        return config_from_dict(TrainEncodersConfig, values)
-    except ConfigError as error:
-        raise UsageError(str(error)) from error
+    args = argparse.Namespace(data=data, out=out, config=config_file, set=overrides)
+    return build_config(TrainEncodersConfig, args, {"data": "data_root", "out": "out"})
 
 
 def run_train_encoders(args: argparse.Namespace) -> int:
