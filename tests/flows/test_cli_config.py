@@ -244,3 +244,19 @@ def test_training_commands_share_the_options(argv: list[str], tmp_path: Path) ->
     config_file.write_text("out: from-file\n")
     args = build_parser().parse_args([*argv, "--config", str(config_file), "--set", "a=1"])
     assert args.config == config_file and args.set == ["a=1"]
+
+
+def test_eval_encoders_settings(dirs: dict[str, str], tmp_path: Path) -> None:
+    from flows.cli.encoders import eval_config
+
+    label_map = tmp_path / "map.json"
+    label_map.write_text('{"joy": "happy"}')
+    config_file = tmp_path / "eval.yaml"
+    config_file.write_text("split: val\nk: 3\n")
+    argv = ["eval-encoders", "--run", dirs["run"], "--config", str(config_file)]
+    argv += ["--label-map", str(label_map), "--set", "label_map.rage=angry"]
+    config = eval_config(build_parser().parse_args(argv))
+    assert (config.split, config.k, config.data_root) == ("val", 3, None)
+    assert config.label_map == {"joy": "happy", "rage": "angry"}
+    config = eval_config(build_parser().parse_args(["eval-encoders", "--run", dirs["run"]]))
+    assert (config.split, config.label_map, config.k) == ("test", {}, 5)
