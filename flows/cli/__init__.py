@@ -6,8 +6,10 @@ Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
 (train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
 `flows.cli.scene_style` (train-scene-encoder, evaluate-scene) and `flows.cli.pipeline`
 (pipeline: the Prefect flow of every stage); path arguments are checked first
-(`flows.cli.paths`). The command line calls the library, the jobs (`flows.jobs`) and the flows;
-nothing else in `flows/` imports it.
+(`flows.cli.paths`). A command that runs a job builds that job's config dataclass the same way
+everywhere (`flows.cli.config_args`): defaults < `--config FILE` < its flags < `--set KEY=VALUE`.
+The command line calls the library, the jobs (`flows.jobs`) and the flows; nothing else in
+`flows/` imports it.
 Exit codes: 0 success,
 1 the job ran but recorded failures where the user asked for none (`--strict`), or an internal
 error (one line; its traceback under `-v`), 2 bad usage or input that stops the job: one line

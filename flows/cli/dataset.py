@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flows.cli.common import UsageError, load_clip, require_dataset
+from flows.cli.config_args import add_config_arguments, build_config
 
 
 def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
@@ -26,19 +27,16 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
         "path without extension; default: Bandai-style JSON labels when _meta/cfg exists",
     )
     parser.add_argument("--licence", help="licence string (default: first line of _meta/LICENSE)")
-    parser.add_argument("--shard-size", type=int, default=32, help="files per shard")
-    parser.add_argument("--test-contents", default="", help="comma list of contents held out")
+    parser.add_argument("--shard-size", type=int, help="files per shard (default 32)")
+    parser.add_argument("--test-contents", help="comma list of contents held out")
+    parser.add_argument("--test-takes", help="comma list of CONTENT:TAKE pairs held out (walk:002)")
     parser.add_argument(
-        "--test-takes", default="", help="comma list of CONTENT:TAKE pairs held out (walk:002)"
-    )
-    parser.add_argument(
-        "--val-fraction", type=float, default=0.0, help="share of the rest in val, by clip id"
+        "--val-fraction", type=float, help="share of the rest in val, by clip id (default 0)"
     )
     parser.add_argument(
         "--test-fraction",
         type=float,
-        default=0.0,
-        help="held-out takes: share of the other contents in test, by clip id",
+        help="held-out takes: share of the other contents in test, by clip id (default 0)",
     )
     parser.add_argument("--scale", type=float, help="file units to metres (default: detected)")
     parser.add_argument(
@@ -53,28 +51,37 @@ def add_ingest_mocap(subparsers: argparse._SubParsersAction) -> None:
         "for a rig no known family or naming convention matches (wins over detection)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
+    add_config_arguments(parser, "MocapIngestConfig")
     parser.set_defaults(handler=run_ingest_mocap)
+
+
+def _contents(text: str) -> tuple[str, ...]:
+    return tuple(c for c in text.split(",") if c)
+
+
+# The ingest-mocap arguments: shortcuts for MocapIngestConfig keys (name -> key[, converter]).
+INGEST_MOCAP_SHORTCUTS = {
+    "src_dir": "src_dir",
+    "out": "out_root",
+    "dataset": "dataset",
+    "label_pattern": "label_pattern",
+    "licence": "licence",
+    "shard_size": "shard_size",
+    "test_contents": ("test_contents", _contents),
+    "val_fraction": "val_fraction",
+    "scale": "scale",
+    "test_takes": ("test_content_takes", lambda text: _content_takes(text)),
+    "style_vocabulary": "style_vocabulary",
+    "test_fraction": "test_fraction",
+    "joint_map": "joint_map",
+}
 
 
 def run_ingest_mocap(args: argparse.Namespace) -> int:
     from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
     from storage.shard_reader import ShardReader
 
-    config = MocapIngestConfig(
-        src_dir=args.src_dir,
-        out_root=args.out,
-        dataset=args.dataset,
-        label_pattern=args.label_pattern,
-        licence=args.licence,
-        shard_size=args.shard_size,
-        test_contents=tuple(c for c in args.test_contents.split(",") if c),
-        val_fraction=args.val_fraction,
-        scale=args.scale,
-        test_content_takes=_content_takes(args.test_takes),
-        style_vocabulary=args.style_vocabulary,
-        test_fraction=args.test_fraction,
-        joint_map=args.joint_map,
-    )
+    config = build_config(MocapIngestConfig, args, INGEST_MOCAP_SHORTCUTS)
     summary = ingest_mocap(config, show_progress=True)
     print(
         f"ingest-mocap {config.dataset_name}: {summary.inputs} files, "

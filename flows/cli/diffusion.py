@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import operator
 
 from flows.cli.common import UsageError
+from flows.cli.config_args import add_config_arguments, build_config
 
 
 def add_train_diffusion(subparsers: argparse._SubParsersAction) -> None:
@@ -21,32 +22,21 @@ def add_train_diffusion(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--encoders", required=True, help="train-encoders run (frozen)")
     parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--stage", choices=("base", "adaptor"), default="base")
+    parser.add_argument("--stage", choices=("base", "adaptor"), help="default base")
     parser.add_argument("--base", help="base run the adaptor stage starts from")
     parser.add_argument("--latent-vae", help="train-vae run: diffuse in its latent (base stage)")
-    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainDiffusionConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainDiffusionConfig")
     parser.set_defaults(handler=run_train_diffusion)
 
 
+DIFFUSION_SHORTCUTS = {"data": "data_root", "encoders": "encoder_run", "out": "out"}
+DIFFUSION_SHORTCUTS |= {"stage": "stage", "base": "base_run", "latent_vae": "latent_vae"}
+
+
 def diffusion_config(args: argparse.Namespace):
-    from models.common.config_io import (
-        ConfigError,
-        apply_overrides,
-        config_from_dict,
-        load_config_file,
-    )
     from models.diffusion.train import TrainDiffusionConfig
 
-    fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
-    fixed |= {"stage": args.stage, "base_run": args.base}
-    if args.latent_vae:
-        fixed["latent_vae"] = args.latent_vae
-    try:
-        values = load_config_file(args.config) if args.config else {}
-        return config_from_dict(TrainDiffusionConfig, apply_overrides(values | fixed, args.set))
-    except (ConfigError, ValueError) as error:
-        raise UsageError(str(error)) from error
+    return build_config(TrainDiffusionConfig, args, DIFFUSION_SHORTCUTS)
 
 
 def run_train_diffusion(args: argparse.Namespace) -> int:
@@ -67,26 +57,15 @@ def add_train_vae(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--encoders", required=True, help="train-encoders run (windows, split)")
     parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainVAEConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainVAEConfig")
     parser.set_defaults(handler=run_train_vae)
 
 
 def run_train_vae(args: argparse.Namespace) -> int:
-    from models.common.config_io import (
-        ConfigError,
-        apply_overrides,
-        config_from_dict,
-        load_config_file,
-    )
     from models.diffusion.train_vae import TrainVAEConfig, train_vae
 
-    fixed = {"data_root": args.data, "encoder_run": args.encoders, "out": args.out}
-    try:
-        values = load_config_file(args.config) if args.config else {}
-        config = config_from_dict(TrainVAEConfig, apply_overrides(values | fixed, args.set))
-    except (ConfigError, ValueError) as error:
-        raise UsageError(str(error)) from error
+    shortcuts = {"data": "data_root", "encoders": "encoder_run", "out": "out"}
+    config = build_config(TrainVAEConfig, args, shortcuts)
     try:
         run_dir = train_vae(config, show_progress=True)
     except ValueError as error:  # DiffusionDataError, EncoderRunError, a VAE shape that won't fit
@@ -109,35 +88,67 @@ def _parts(text: str | None) -> dict[str, str]:
 
 
 def add_stylize(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("stylize", help="stylize source motion with a style")
+    parser = subparsers.add_parser(
+        "stylize",
+        help="stylize source motion with a style",
+        description="Settings: StylizeJobConfig defaults < --config FILE < flags < --set.",
+    )
     parser.add_argument("--run", required=True, help="diffusion run (adaptor stage)")
     parser.add_argument("--source", nargs="+", required=True, help="shard root | BVH | videos")
     parser.add_argument("--style", nargs="+", required=True, help="label | clips | videos")
     parser.add_argument("--parts", help="per-part styles, e.g. arms=angry,legs=normal")
-    parser.add_argument("--strength", type=float, default=1.0, help="guidance scale (0-10)")
-    parser.add_argument("--steps", type=int, default=20, help="DDIM steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strength", type=float, help="guidance scale (0-10; default 1)")
+    parser.add_argument("--steps", type=int, help="DDIM steps (default 20)")
+    parser.add_argument("--seed", type=int, help="default 0")
     parser.add_argument(
-        "--source-noise", type=float, default=1.0, help="<1: start from the noised source"
+        "--source-noise", type=float, help="<1: start from the noised source (default 1)"
     )
     parser.add_argument("--out", required=True)
     parser.add_argument("--source-split", help="with a shard root: only this split")
     parser.add_argument("--source-content", help="with a shard root: only this content")
     parser.add_argument("--source-style", help="with a shard root: only this style")
     parser.add_argument("--limit", type=int, help="at most this many source clips")
-    parser.add_argument("--no-bvh", action="store_true")
+    parser.add_argument("--no-bvh", action="store_true", default=None)
     parser.add_argument(
         "--no-compose-parts",
         action="store_true",
+        default=None,
         help="with --parts: keep the model's whole-body output (no source composition)",
     )
-    parser.add_argument("--no-previews", action="store_true")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-previews", action="store_true", default=None)
+    parser.add_argument("--device", help="torch device (default cpu)")
     parser.add_argument("--scene", help="scene label, image or video (with --scene-run)")
     parser.add_argument("--scene-run", help="train-scene-encoder run")
-    parser.add_argument("--scene-weight", type=float, default=0.5, help="alpha (0-2)")
+    parser.add_argument("--scene-weight", type=float, help="alpha (0-2; default 0.5)")
     parser.add_argument("--clip-model", help="CLIP model for scene images/videos")
+    add_config_arguments(parser, "StylizeJobConfig")
     parser.set_defaults(handler=run_stylize)
+
+
+# The stylize flags: shortcuts for StylizeJobConfig keys (argparse name -> key[, converter]).
+STYLIZE_SHORTCUTS = {
+    "run": "run",
+    "source": "sources",
+    "style": "style",
+    "out": "out",
+    "parts": ("parts", _parts),
+    "strength": "strength",
+    "steps": "steps",
+    "source_noise": "source_noise",
+    "seed": "seed",
+    "source_split": "source_split",
+    "source_content": "source_content",
+    "source_style": "source_style",
+    "limit": "limit",
+    "no_bvh": ("write_bvh", operator.not_),
+    "no_previews": ("write_previews", operator.not_),
+    "no_compose_parts": ("compose_parts", operator.not_),
+    "device": "device",
+    "scene": "scene",
+    "scene_run": "scene_run",
+    "scene_weight": "scene_weight",
+    "clip_model": "clip_model",
+}
 
 
 def run_stylize(args: argparse.Namespace) -> int:
@@ -145,31 +156,9 @@ def run_stylize(args: argparse.Namespace) -> int:
     from models.diffusion.checkpoint import DiffusionCheckpointError
     from models.diffusion.stylize import StylizeError
 
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit {args.limit}: must be >= 1")
-    config = StylizeJobConfig(
-        run=args.run,
-        sources=tuple(args.source),
-        style=tuple(args.style),
-        out=args.out,
-        parts=_parts(args.parts),
-        strength=args.strength,
-        steps=args.steps,
-        source_noise=args.source_noise,
-        seed=args.seed,
-        source_split=args.source_split,
-        source_content=args.source_content,
-        source_style=args.source_style,
-        limit=args.limit,
-        write_bvh=not args.no_bvh,
-        write_previews=not args.no_previews,
-        compose_parts=not args.no_compose_parts,
-        device=args.device,
-        scene=args.scene,
-        scene_run=args.scene_run,
-        scene_weight=args.scene_weight,
-        clip_model=args.clip_model,
-    )
+    config = build_config(StylizeJobConfig, args, STYLIZE_SHORTCUTS)
+    if config.limit is not None and config.limit < 1:
+        raise UsageError(f"--limit {config.limit}: must be >= 1")
     try:
         summary = run_stylize_job(config, show_progress=True)
     except (StylizeError, DiffusionCheckpointError) as error:

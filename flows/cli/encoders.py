@@ -1,7 +1,8 @@
 """Model subcommands of `stylemotion`: train-encoders, eval-encoders, ablate-encoders.
 
 Configs come from the library's dataclasses: `--config FILE` (YAML/JSON, nested like
-`TrainEncodersConfig`) and `--set key=value` overrides (dotted keys), never one flag per field.
+`TrainEncodersConfig`, or `EvalConfig` for eval-encoders) and `--set key=value` overrides
+(dotted keys), never one flag per field (`flows.cli.config_args`).
 """
 
 from __future__ import annotations
@@ -11,32 +12,22 @@ import json
 from pathlib import Path
 
 from flows.cli.common import UsageError
+from flows.cli.config_args import add_config_arguments, build_config
 
 
 def add_train_encoders(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-encoders", help="train the content/style encoders")
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--out", required=True, help="run directory (resumed if it has one)")
-    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainEncodersConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainEncodersConfig")
     parser.set_defaults(handler=run_train_encoders)
 
 
 def train_config(data: str, out: str, config_file: Path | None, overrides: list[str]):
-    from models.common.config_io import (
-        ConfigError,
-        apply_overrides,
-        config_from_dict,
-        load_config_file,
-    )
     from models.encoders.train_config import TrainEncodersConfig
 
-    try:
-        values = load_config_file(config_file) if config_file else {}
-        values = apply_overrides(values | {"data_root": data, "out": out}, overrides)
-        return config_from_dict(TrainEncodersConfig, values)
-    except ConfigError as error:
-        raise UsageError(str(error)) from error
+    args = argparse.Namespace(data=data, out=out, config=config_file, set=overrides)
+    return build_config(TrainEncodersConfig, args, {"data": "data_root", "out": "out"})
 
 
 def run_train_encoders(args: argparse.Namespace) -> int:
@@ -57,34 +48,45 @@ def add_eval_encoders(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval-encoders", help="score a run on held-out clips")
     parser.add_argument("--run", required=True, help="train-encoders run directory")
     parser.add_argument("--data", help="dataset root of the query clips (default: the run's)")
-    parser.add_argument("--split", default="test", help="split of the query clips")
+    parser.add_argument("--split", help="split of the query clips (default test)")
     parser.add_argument("--label-map", type=Path, help="JSON: dataset style -> trained style")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_config_arguments(parser, "EvalConfig")
     parser.set_defaults(handler=run_eval_encoders)
 
 
-def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None) -> dict:
-    from models.encoders.evaluate import (
-        EvalConfig,
-        EvaluationError,
-        evaluate_encoders,
-        write_report,
-    )
+def eval_config(args: argparse.Namespace):  # -> EvalConfig
+    """`eval-encoders`' EvalConfig: defaults < --config < flags (`--label-map` read) < --set."""
+    from models.encoders.evaluate import EvalConfig
+
+    label_map = args.label_map
+    mapping = json.loads(label_map.read_text(encoding="utf-8")) if label_map else None
+    shortcuts = {"run": "run", "data": "data_root", "split": "split"}
+    derived = {"label_map": mapping} if mapping is not None else {}
+    return build_config(EvalConfig, args, shortcuts, derived)
+
+
+def evaluate_config(config) -> dict:  # config: EvalConfig
+    from models.encoders.evaluate import EvaluationError, evaluate_encoders, write_report
     from models.encoders.run import EncoderRunError
 
-    mapping = json.loads(label_map.read_text(encoding="utf-8")) if label_map else {}
-    config = EvalConfig(run=run, data_root=data, split=split, label_map=mapping)
-    out_dir = Path(run) / "eval"
+    out_dir = Path(config.run) / "eval"
     try:
-        report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{split}.png")
+        report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{config.split}.png")
     except (EncoderRunError, EvaluationError) as error:
         raise UsageError(str(error)) from error
-    write_report(report, out_dir / f"report_{split}.json")
+    write_report(report, out_dir / f"report_{config.split}.json")
     return report
 
 
+def evaluate_run(run: str, data: str | None, split: str, label_map: Path | None) -> dict:
+    args = argparse.Namespace(run=run, data=data, split=split, label_map=label_map)
+    return evaluate_config(eval_config(args))
+
+
 def run_eval_encoders(args: argparse.Namespace) -> int:
-    report = evaluate_run(args.run, args.data, args.split, args.label_map)
+    config = eval_config(args)
+    report = evaluate_config(config)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -92,7 +94,7 @@ def run_eval_encoders(args: argparse.Namespace) -> int:
             print(f"{key}: {report[key]}")
         print(f"style_knn_top1_per_clip: {report['style_knn_top1_per_clip']}")
         print(f"part_style_knn_top1: {report['part_style_knn_top1']}")
-        print(f"report and plot in {Path(args.run) / 'eval'}")
+        print(f"report and plot in {Path(config.run) / 'eval'}")
     return 0
 
 
@@ -100,8 +102,7 @@ def add_ablate_encoders(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ablate-encoders", help="train + evaluate every ablation")
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True, help="one run directory per variant in here")
-    parser.add_argument("--config", type=Path)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainEncodersConfig")
     parser.add_argument("--variants", help="comma list (default: all)")
     parser.add_argument("--table", type=Path, help="also write the markdown table here")
     parser.set_defaults(handler=run_ablate_encoders)

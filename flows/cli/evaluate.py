@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from flows.cli.common import UsageError, require_dataset
+from flows.cli.config_args import add_config_arguments, build_config
 
 DEFAULT_EVALUATOR = "runs/evaluator"
 
@@ -23,13 +24,12 @@ def add_train_evaluator(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-evaluator", help="train + freeze the style evaluator")
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--out", required=True, help="evaluator directory (evaluator.pt)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainEvaluatorConfig")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run_train_evaluator)
 
 
 def run_train_evaluator(args: argparse.Namespace) -> int:
-    from models.common.config_io import ConfigError, apply_overrides, config_from_dict
     from models.evaluation.evaluator_train import (
         EvaluatorTrainingError,
         TrainEvaluatorConfig,
@@ -37,10 +37,10 @@ def run_train_evaluator(args: argparse.Namespace) -> int:
     )
 
     require_dataset(args.data)
+    config = build_config(TrainEvaluatorConfig, args, {"data": "data_root", "out": "out"})
     try:
-        values = apply_overrides({"data_root": args.data, "out": args.out}, args.set)
-        report = train_evaluator(config_from_dict(TrainEvaluatorConfig, values))
-    except (ConfigError, EvaluatorTrainingError) as error:
+        report = train_evaluator(config)
+    except EvaluatorTrainingError as error:
         raise UsageError(str(error)) from error
     if args.json:
         print(json.dumps(report, indent=2))

@@ -9,8 +9,10 @@ problems stop the command with exit code 2 and a message naming the setting.
 from __future__ import annotations
 
 import argparse
+import operator
 
 from flows.cli.common import UsageError, require_dataset
+from flows.cli.config_args import add_config_arguments, build_config
 
 
 def add_label_scenes(subparsers: argparse._SubParsersAction) -> None:
@@ -26,18 +28,35 @@ def add_label_scenes(subparsers: argparse._SubParsersAction) -> None:
         "(default $STYLEMOTION_CAPTION_MODEL; unset: no captions)",
     )
     parser.add_argument("--vocab", help="scene vocabulary file (text: one per line, or YAML)")
-    parser.add_argument("--no-zero-shot", action="store_true", help="switch CLIP labels off")
-    parser.add_argument("--no-captions", action="store_true", help="switch VLM captions off")
-    parser.add_argument("--threshold", type=float, default=0.25, help="below: label 'unknown'")
-    parser.add_argument("--keyframes", type=int, default=3, help="keyframes per clip")
-    parser.add_argument("--person", choices=("blur", "mask", "none"), default="blur")
-    parser.add_argument("--batch-size", type=int, default=32)
+    flag = {"action": "store_true", "default": None}
+    parser.add_argument("--no-zero-shot", **flag, help="switch CLIP labels off")
+    parser.add_argument("--no-captions", **flag, help="switch VLM captions off")
+    parser.add_argument("--threshold", type=float, help="below: label 'unknown' (default 0.25)")
+    parser.add_argument("--keyframes", type=int, help="keyframes per clip (default 3)")
+    parser.add_argument("--person", choices=("blur", "mask", "none"), help="default blur")
+    parser.add_argument("--batch-size", type=int, help="default 32")
     parser.add_argument("--device", help="torch device (default: cuda if present, else cpu)")
-    parser.add_argument("--offline", action="store_true", help="use only cached/local weights")
-    parser.add_argument(
-        "--replace", action="store_true", help="remove other labellers' scene labels"
-    )
+    parser.add_argument("--offline", **flag, help="use only cached/local weights")
+    parser.add_argument("--replace", **flag, help="remove other labellers' scene labels")
+    add_config_arguments(parser, "SceneLabelConfig")
     parser.set_defaults(handler=run_label_scenes)
+
+
+# The label-scenes arguments: shortcuts for SceneLabelConfig keys (name -> key[, converter]).
+LABEL_SCENES_SHORTCUTS = {
+    "root": "root",
+    "model": "clip_model",
+    "caption_model": "caption_model",
+    "no_zero_shot": ("zero_shot", operator.not_),
+    "no_captions": ("captions", operator.not_),
+    "threshold": "unknown_threshold",
+    "keyframes": "num_keyframes",
+    "person": "person_mode",
+    "batch_size": "batch_size",
+    "device": "device",
+    "offline": "offline",
+    "replace": "replace",
+}
 
 
 def _config(args: argparse.Namespace):  # -> SceneLabelConfig
@@ -48,21 +67,7 @@ def _config(args: argparse.Namespace):  # -> SceneLabelConfig
     if args.vocab:
         loaded = load_vocabulary(args.vocab)
         vocabulary = {"scenes": loaded.scenes, "templates": loaded.templates}
-    return SceneLabelConfig(
-        root=args.root,
-        clip_model=args.model,
-        caption_model=args.caption_model,
-        zero_shot=not args.no_zero_shot,
-        captions=not args.no_captions,
-        unknown_threshold=args.threshold,
-        num_keyframes=args.keyframes,
-        person_mode=args.person,
-        batch_size=args.batch_size,
-        device=args.device,
-        offline=args.offline,
-        replace=args.replace,
-        **vocabulary,
-    )
+    return build_config(SceneLabelConfig, args, LABEL_SCENES_SHORTCUTS, vocabulary)
 
 
 def run_label_scenes(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from flows.cli.common import UsageError
+from flows.cli.config_args import add_config_arguments, build_config
 from flows.jobs.scene_style import evaluate_scene, label_embeddings
 
 
@@ -25,28 +26,19 @@ def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--encoders", required=True, help="train-encoders run (frozen)")
     parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--config", type=Path, help="YAML/JSON with TrainSceneConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_config_arguments(parser, "TrainSceneConfig")
     parser.add_argument("--clip-model", help="CLIP model embedding the scene names (optional)")
     parser.add_argument("--offline", action="store_true", help="only use cached model files")
     parser.set_defaults(handler=run_train_scene_encoder)
 
 
 def scene_config(data: str, encoders: str, out: str, config_file: Path | None, overrides):
-    from models.common.config_io import (
-        ConfigError,
-        apply_overrides,
-        config_from_dict,
-        load_config_file,
-    )
     from models.scene.train import TrainSceneConfig
 
-    fixed = {"data_root": data, "encoder_run": encoders, "out": out}
-    try:
-        values = load_config_file(config_file) if config_file else {}
-        return config_from_dict(TrainSceneConfig, apply_overrides(values | fixed, overrides))
-    except (ConfigError, ValueError) as error:
-        raise UsageError(str(error)) from error
+    args = argparse.Namespace(data=data, encoders=encoders, out=out)
+    args.config, args.set = config_file, overrides
+    shortcuts = {"data": "data_root", "encoders": "encoder_run", "out": "out"}
+    return build_config(TrainSceneConfig, args, shortcuts)
 
 
 def run_train_scene_encoder(args: argparse.Namespace) -> int:

@@ -43,24 +43,36 @@ def _scalar_types(hint: Any) -> tuple[type, ...]:
     return plain if len(plain) == len(options) else ()
 
 
-def _check_value(cls: type, name: str, value: Any, where: str) -> None:
+def value_problem(cls: type, name: str, value: Any) -> str | None:
+    """Why `value` cannot be field `name` of dataclass `cls` ("expected an integer", "must be
+    > 0", ...), or None if it can (fields of other than plain types are not judged here)."""
     accepted = _scalar_types(typing.get_type_hints(cls)[name])
     if not accepted or value is None and type(None) in accepted:
-        return
-    shown = short_repr(value)
+        return None
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if bool in accepted and not isinstance(value, bool):
-        raise ConfigError(f"{where}.{name}={shown}: expected true or false")
-    if int in accepted and float not in accepted and (not is_number or value != int(value)):
-        raise ConfigError(f"{where}.{name}={shown}: expected an integer")
+        return "expected true or false"
+    if (
+        int in accepted
+        and float not in accepted
+        and (not is_number or not math.isfinite(value) or value != int(value))
+    ):
+        return "expected an integer"
     if float in accepted and not is_number:
-        raise ConfigError(f"{where}.{name}={shown}: expected a number")
+        return "expected a number"
     if str in accepted and not isinstance(value, str):
-        raise ConfigError(f"{where}.{name}={shown}: expected a string")
+        return "expected a string"
     if is_number and not math.isfinite(value):
-        raise ConfigError(f"{where}.{name}={shown}: must be a finite number")
+        return "must be a finite number"
     if is_number and POSITIVE_FIELD_PATTERN.fullmatch(name) and value <= 0:
-        raise ConfigError(f"{where}.{name}={shown}: must be > 0")
+        return "must be > 0"
+    return None
+
+
+def _check_value(cls: type, name: str, value: Any, where: str) -> None:
+    problem = value_problem(cls, name, value)
+    if problem is not None:
+        raise ConfigError(f"{where}.{name}={short_repr(value)}: {problem}")
 
 
 def _nested_type(cls: type, name: str) -> type | None:
