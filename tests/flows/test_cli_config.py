@@ -260,3 +260,21 @@ def test_eval_encoders_settings(dirs: dict[str, str], tmp_path: Path) -> None:
     assert config.label_map == {"joy": "happy", "rage": "angry"}
     config = eval_config(build_parser().parse_args(["eval-encoders", "--run", dirs["run"]]))
     assert (config.split, config.label_map, config.k) == ("test", {}, 5)
+
+
+def test_evaluate_settings(dirs: dict[str, str], tmp_path: Path, capsys) -> None:
+    from flows.cli.evaluate import evaluate_config
+
+    config_file = tmp_path / "evaluate.yaml"
+    config_file.write_text("strengths: [0.5, 2]\nseeds: [3]\nddim_steps: 10\nstyles: [angry]\n")
+    argv = ["evaluate", "--data", dirs["src"], "--config", str(config_file)]
+    argv += ["--ddim-steps", "30", "--no-parts", "--set", "seeds=[4, 5]"]
+    config = evaluate_config(build_parser().parse_args(argv))
+    assert (config.strengths, config.seeds, config.ddim_steps) == ((0.5, 2.0), (4, 5), 30)
+    assert config.styles == ("angry",) and config.part_targets is False
+    config = evaluate_config(build_parser().parse_args(["evaluate", "--data", dirs["src"]]))
+    assert (config.strengths, config.seeds, config.source_style) == ((1.0,), (0, 1), "normal")
+    assert config.runs == () and config.part_targets is True
+    bad = ["evaluate", "--data", dirs["src"], "--set", "strengths=[1, 12]"]
+    _refusal(capsys, bad, "--strengths 1,12: each must lie in [0, 10]")
+    _refusal(capsys, ["evaluate", "--data", dirs["src"], "--set", "nope=1"], "unknown keys")

@@ -1,0 +1,115 @@
+"""The stylization evaluation job: baselines, the real data and diffusion runs on held-out clips.
+
+Owns `EvaluateConfig` (what `stylemotion evaluate` builds from `--config`/`--set` and its
+shortcut flags) and `evaluation_report(config)`: sources are the `source_style` clips of the
+test split, targets every other style (or `styles`, by any dataset's name: the style
+vocabulary), references the test-split clips of those styles, the baselines' pool the training
+split; every stylizer is scored by the frozen evaluator (`models.evaluation.stylization_eval`).
+`check()` refuses impossible parameters before anything loads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.errors import UserInputError
+
+DEFAULT_EVALUATOR = "runs/evaluator"
+
+
+class EvaluateJobError(UserInputError, ValueError):
+    """Evaluation parameters or inputs that cannot be evaluated; the message says which."""
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    data: str
+    runs: tuple[str, ...] = ()  # diffusion runs; none: baselines only
+    evaluator: str = DEFAULT_EVALUATOR
+    strengths: tuple[float, ...] = (1.0,)
+    seeds: tuple[int, ...] = (0, 1)
+    source_style: str = "normal"
+    styles: tuple[str, ...] = ()  # target styles; empty: every other style
+    baselines_only: bool = False
+    part_targets: bool = True
+    ddim_steps: int = 20
+    source_noise: float = 1.0
+
+    def check(self) -> None:
+        """Strengths, seeds, DDIM steps and source noise, before any model or data loads."""
+        if not self.strengths or not self.seeds:
+            raise EvaluateJobError("--strengths and --seeds each need at least one value")
+        for strength in self.strengths:
+            if not (math.isfinite(strength) and 0.0 <= strength <= 10.0):
+                shown = ",".join(f"{s:g}" for s in self.strengths)
+                raise EvaluateJobError(f"--strengths {shown}: each must lie in [0, 10]")
+        if not 1 <= self.ddim_steps <= 1000:
+            raise EvaluateJobError(f"--ddim-steps {self.ddim_steps}: must be in [1, 1000]")
+        if not (math.isfinite(self.source_noise) and 0.0 < self.source_noise <= 1.0):
+            raise EvaluateJobError(f"--source-noise {self.source_noise:g}: must lie in (0, 1]")
+
+
+def load_model_stylizer(
+    run_dir: str | Path, steps: int = 20, device: str = "cpu", source_noise: float = 1.0
+):
+    """The diffusion run at `run_dir` (adaptor stage) as a `Stylizer` of the evaluation."""
+    from models.diffusion.checkpoint import DiffusionCheckpointError
+    from models.diffusion.stylize import DiffusionStylizer, StylizeError
+    from models.evaluation.stylization_eval import EvaluationError
+
+    try:
+        return DiffusionStylizer.load(run_dir, device, steps, source_noise)
+    except (DiffusionCheckpointError, StylizeError) as error:
+        raise EvaluationError(str(error)) from error
+
+
+def evaluation_inputs(data: str, source_style: str, styles: tuple[str, ...]):
+    """(sources, target styles, real reference clips, baseline pool) from a dataset root."""
+    from extract.mocap.style_vocabulary import load_style_vocabulary
+    from models.encoders.windows import load_clips
+    from storage.shard_reader import ShardReader
+
+    vocabulary = load_style_vocabulary()  # styles asked by any dataset's name: the shared one
+    source_style = vocabulary.resolve(source_style)
+    wanted = [vocabulary.resolve(style) for style in styles]
+    if not ShardReader(data).shard_ids():
+        raise EvaluateJobError(f"{data}: no finished shards here (is this a dataset root?)")
+    held_out = load_clips(data, splits=("test",))
+    sources = [clip for clip in held_out if clip.style == source_style]
+    if not sources:
+        raise EvaluateJobError(f"{data}: no '{source_style}' clips in the held-out (test) split")
+    real = [clip for clip in held_out if clip.style not in (None, source_style)]
+    targets = wanted or sorted({clip.style for clip in real})
+    return sources, targets, real, load_clips(data, splits=("train",))
+
+
+def evaluation_report(config: EvaluateConfig) -> dict:
+    """The JSON-ready report of `models.evaluation.stylization_eval.evaluate_stylizers`."""
+    from models.evaluation.baselines import baseline_stylizers
+    from models.evaluation.evaluator import EvaluatorError, load_evaluator
+    from models.evaluation.stylization_eval import EvaluationError, evaluate_stylizers
+
+    config.check()
+    sources, styles, real, pool = evaluation_inputs(config.data, config.source_style, config.styles)
+    try:
+        evaluator = load_evaluator(config.evaluator)
+        stylizers = baseline_stylizers(pool)
+        for run in () if config.baselines_only else config.runs:
+            model = load_model_stylizer(run, config.ddim_steps, source_noise=config.source_noise)
+            if len(config.runs) > 1:
+                model.name = f"diffusion:{Path(run).name}"
+            stylizers.append(model)
+        return evaluate_stylizers(
+            stylizers,
+            sources,
+            styles,
+            evaluator,
+            real,
+            strengths=list(config.strengths),
+            seeds=list(config.seeds),
+            part_targets=config.part_targets,
+        )
+    except (EvaluatorError, EvaluationError) as error:
+        raise EvaluateJobError(str(error)) from error
