@@ -18,7 +18,7 @@ from pathlib import Path
 
 from flows.cli.common import UsageError
 from flows.cli.config_args import add_config_arguments, build_config
-from flows.jobs.scene_style import evaluate_scene, label_embeddings
+from flows.jobs.scene_style import EvaluateSceneConfig, evaluate_scene_config, label_embeddings
 
 
 def add_train_scene_encoder(subparsers: argparse._SubParsersAction) -> None:
@@ -63,19 +63,34 @@ def add_evaluate_scene(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", required=True, help="train-scene-encoder run directory")
     parser.add_argument("--out", type=Path, help="report directory (default RUN/eval)")
     parser.add_argument("--text-model", help="text model of the scene-as-text ablation")
-    parser.add_argument("--offline", action="store_true")
-    parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1,1.25,1.5,2")
-    parser.add_argument("--report-alpha", type=float, default=1.0, help="alpha of the table")
+    parser.add_argument("--offline", action="store_true", default=None)
+    parser.add_argument("--alphas", help="comma list (default 0,0.25,0.5,0.75,1,1.25,1.5,2)")
+    parser.add_argument("--report-alpha", type=float, help="alpha of the table (default 1)")
+    add_config_arguments(parser, "EvaluateSceneConfig")
     parser.set_defaults(handler=run_evaluate_scene)
 
 
-def run_evaluate_scene(args: argparse.Namespace) -> int:
+def _alphas(text: str) -> tuple[float, ...]:
     try:
-        alphas = tuple(float(a) for a in args.alphas.split(","))
+        return tuple(float(a) for a in text.split(","))
     except ValueError as error:
-        raise UsageError(f"--alphas {args.alphas!r}: {error}") from error
-    evaluate_scene(args.run, args.out, args.text_model, args.offline, alphas, args.report_alpha)
-    out_dir = args.out or Path(args.run) / "eval"
+        raise UsageError(f"--alphas {text!r}: {error}") from error
+
+
+EVALUATE_SCENE_SHORTCUTS = {
+    "run": "run",
+    "out": ("out", str),
+    "text_model": "text_model",
+    "offline": "offline",
+    "alphas": ("alphas", _alphas),
+    "report_alpha": "report_alpha",
+}
+
+
+def run_evaluate_scene(args: argparse.Namespace) -> int:
+    config = build_config(EvaluateSceneConfig, args, EVALUATE_SCENE_SHORTCUTS)
+    evaluate_scene_config(config)
+    out_dir = Path(config.out) if config.out else Path(config.run) / "eval"
     print((out_dir / "table.md").read_text(), end="")
     print(f"report, alpha sweep and table in {out_dir}")
     return 0

@@ -9,6 +9,7 @@ alphas out of range, a model that does not load) is a `SceneJobError` naming it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from storage.errors import UserInputError
@@ -30,6 +31,26 @@ def label_embeddings(clip_model: str | None, offline: bool):
         return clip_label_embeddings(tuple(CONTROLLED_SCENE_STYLES), clip_model, offline)
     except SceneModelError as error:
         raise SceneJobError(str(error)) from error
+
+
+@dataclass(frozen=True)
+class EvaluateSceneConfig:
+    """What `stylemotion evaluate-scene` builds from `--config`/`--set` and its flags."""
+
+    run: str
+    out: str | None = None  # default RUN/eval
+    text_model: str | None = None  # the scene-as-text ablation's model
+    offline: bool = False
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # DEFAULT_ALPHAS
+    report_alpha: float = 1.0
+
+
+def evaluate_scene_config(config: EvaluateSceneConfig) -> dict:
+    """`evaluate_scene` of a config; the report as a dict."""
+    out = Path(config.out) if config.out else None
+    return evaluate_scene(
+        config.run, out, config.text_model, config.offline, config.alphas, config.report_alpha
+    )
 
 
 def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,

@@ -278,3 +278,17 @@ def test_evaluate_settings(dirs: dict[str, str], tmp_path: Path, capsys) -> None
     bad = ["evaluate", "--data", dirs["src"], "--set", "strengths=[1, 12]"]
     _refusal(capsys, bad, "--strengths 1,12: each must lie in [0, 10]")
     _refusal(capsys, ["evaluate", "--data", dirs["src"], "--set", "nope=1"], "unknown keys")
+
+
+def test_evaluate_scene_settings(dirs: dict[str, str], tmp_path: Path) -> None:
+    from flows.cli.scene_style import EVALUATE_SCENE_SHORTCUTS
+    from flows.jobs.scene_style import EvaluateSceneConfig
+    from models.scene.evaluate import DEFAULT_ALPHAS
+
+    assert EvaluateSceneConfig(run="r").alphas == DEFAULT_ALPHAS  # one default, two places
+    config_file = tmp_path / "scene.yaml"
+    config_file.write_text("alphas: [0, 1]\nreport_alpha: 0\n")
+    argv = ["evaluate-scene", "--run", dirs["run"], "--config", str(config_file)]
+    args = build_parser().parse_args([*argv, "--report-alpha", "1", "--set", "offline=true"])
+    config = build_config(EvaluateSceneConfig, args, EVALUATE_SCENE_SHORTCUTS)
+    assert (config.alphas, config.report_alpha, config.offline) == ((0.0, 1.0), 1.0, True)
