@@ -68,12 +68,16 @@ def _set_key(values: dict[str, Any], key: str, value: Any) -> None:
 def _field_class(cls: type, key: str) -> tuple[type, str]:
     """The dataclass owning dotted `key` and the key's last part."""
     import dataclasses
+    import types
     import typing
 
     *parents, leaf = key.split(".")
     for parent in parents:
-        cls = typing.get_type_hints(cls)[parent]
-        assert dataclasses.is_dataclass(cls), f"{key}: {parent} is not a config section"
+        hint = typing.get_type_hints(cls)[parent]
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        sections = [option for option in options if dataclasses.is_dataclass(option)]
+        assert sections, f"{key}: {parent} is not a config section"
+        cls = sections[0]
     return cls, leaf
 
 

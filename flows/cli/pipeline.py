@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from flows.cli.common import UsageError
+from flows.cli.config_args import add_config_arguments, build_config
 
 DEFAULT_DATA = os.environ.get("STYLEMOTION_DATA", "../shared/data")
 
@@ -21,29 +22,42 @@ def add_pipeline(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pipeline", help="ingest -> label -> train -> evaluate")
     parser.add_argument("--data", default=DEFAULT_DATA, help="sample data (STYLEMOTION_DATA)")
     parser.add_argument("--out", default="out/pipeline", help="dataset, runs and previews here")
-    parser.add_argument("--steps", type=int, default=300, help="encoder training steps")
+    parser.add_argument("--steps", type=int, help="encoder training steps (default 300)")
     parser.add_argument("--tiny-model", action="store_true", help="a very small encoder")
     parser.add_argument("--no-videos", action="store_true", help="mocap only")
     parser.add_argument("--scene-model", help="CLIP weights for scene labels (else skipped)")
-    parser.add_argument(
-        "--training-mode", default="auto", choices=("auto", "deployment", "in-process")
-    )
+    parser.add_argument("--training-mode", choices=("auto", "deployment", "in-process"))
+    add_config_arguments(parser, "PipelineConfig")
     parser.set_defaults(handler=run_pipeline)
 
 
-def run_pipeline(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+PIPELINE_SHORTCUTS = {
+    "scene_model": "scene_model",
+    "training_mode": "training_mode",
+    "steps": "train.steps",
+}
+DEFAULT_STEPS = 300
 
-    from flows.pipeline_flows import pipeline_flow
+
+def pipeline_config(args: argparse.Namespace):  # -> PipelineConfig
+    """The sample pipeline of the flags, then `--config`/`--set` over it (e.g. `train.steps`)."""
+    from dataclasses import asdict
+
+    from flows.pipeline_params import PipelineConfig
     from flows.sample_config import sample_pipeline_config
+
+    steps = DEFAULT_STEPS if args.steps is None else args.steps
+    if steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {steps}")
+    sample = sample_pipeline_config(args.data, args.out, steps, not args.no_videos, args.tiny_model)
+    return build_config(PipelineConfig, args, PIPELINE_SHORTCUTS, base=asdict(sample))
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    from flows.pipeline_flows import pipeline_flow
     from flows.validation import ParameterError
 
-    if args.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {args.steps}")
-    config = sample_pipeline_config(
-        args.data, args.out, args.steps, not args.no_videos, args.tiny_model
-    )
-    config = replace(config, scene_model=args.scene_model, training_mode=args.training_mode)
+    config = pipeline_config(args)
     try:
         outcome = pipeline_flow(config)
     except ParameterError as error:

@@ -76,8 +76,18 @@ def _check_value(cls: type, name: str, value: Any, where: str) -> None:
 
 
 def _nested_type(cls: type, name: str) -> type | None:
+    """The dataclass a field holds (`X` or `X | None`), else None."""
     hint = typing.get_type_hints(cls)[name]
-    return hint if dataclasses.is_dataclass(hint) else None
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return next((option for option in options if dataclasses.is_dataclass(option)), None)
+
+
+def _element_type(cls: type, name: str) -> type | None:
+    """`X` of a `tuple[X, ...]` field whose elements are dataclasses, else None."""
+    hint = typing.get_type_hints(cls)[name]
+    arguments = typing.get_args(hint) if typing.get_origin(hint) is tuple else ()
+    element = arguments[0] if arguments else None
+    return element if element is not None and dataclasses.is_dataclass(element) else None
 
 
 def _default_of(field: dataclasses.Field) -> Any:
@@ -93,10 +103,17 @@ def _converted(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: unknown keys {unknown}; valid: {sorted(fields)}")
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
-        nested = _nested_type(cls, name)
+        nested, element = _nested_type(cls, name), _element_type(cls, name)
         if nested is not None and isinstance(value, dict):
             base = _default_of(fields[name])  # the parent's own default, not the class default
             value = _rebuilt(nested, base, value, f"{where}.{name}")
+        elif element is not None and isinstance(value, list | tuple):
+            value = tuple(
+                _rebuilt(element, None, item, f"{where}.{name}[{index}]")
+                if isinstance(item, dict)
+                else item
+                for index, item in enumerate(value)
+            )
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         else:

@@ -292,3 +292,22 @@ def test_evaluate_scene_settings(dirs: dict[str, str], tmp_path: Path) -> None:
     args = build_parser().parse_args([*argv, "--report-alpha", "1", "--set", "offline=true"])
     config = build_config(EvaluateSceneConfig, args, EVALUATE_SCENE_SHORTCUTS)
     assert (config.alphas, config.report_alpha, config.offline) == ((0.0, 1.0), 1.0, True)
+
+
+def test_pipeline_settings_over_the_sample_pipeline(shared_data: Path, tmp_path: Path) -> None:
+    from flows.cli.pipeline import pipeline_config
+
+    config_file = tmp_path / "pipeline.yaml"
+    config_file.write_text("label_scenes: false\ntrain: {steps: 40}\n")
+    argv = ["pipeline", "--data", str(shared_data), "--out", str(tmp_path / "o"), "--steps", "9"]
+    argv += ["--config", str(config_file), "--set", "train.log_every=3"]
+    config = pipeline_config(build_parser().parse_args([*argv, "--training-mode", "in-process"]))
+    assert [m.dataset_name for m in config.mocap] == ["bandai_namco_1", "bandai_namco_2"]
+    assert (config.train.steps, config.train.log_every) == (9, 3)  # flag over file, set on top
+    assert config.label_scenes is False and config.training_mode == "in-process"
+    plain = ["pipeline", "--data", str(shared_data), "--out", str(tmp_path / "o"), "--steps", "9"]
+    config = pipeline_config(build_parser().parse_args(plain))
+    assert config.train.steps == 9 and config.training_mode == "auto"
+    no_steps = ["pipeline", "--data", str(shared_data), "--out", str(tmp_path / "o")]
+    config = pipeline_config(build_parser().parse_args([*no_steps, "--config", str(config_file)]))
+    assert config.train.steps == 40  # the file over the default
