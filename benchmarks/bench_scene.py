@@ -26,10 +26,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from extract.scenes.inputs import ClipKeyframes  # noqa: E402
-from extract.scenes.keyframes import decode_jpeg, encode_jpeg  # noqa: E402
-from extract.scenes.label_config import SceneLabelConfig, resolve_scene_config  # noqa: E402
-from extract.scenes.labeller import load_scene_labeller  # noqa: E402
+from extract.scene_labels.inputs import ClipKeyframes  # noqa: E402
+from extract.scene_labels.keyframes import decode_jpeg, encode_jpeg  # noqa: E402
+from extract.scene_labels.label_config import SceneLabelConfig, resolve_scene_config  # noqa: E402
+from extract.scene_labels.labeller import load_scene_labeller  # noqa: E402
 from tests.extract.scene_models import save_tiny_open_clip, save_vit_b32_open_clip  # noqa: E402
 
 BUILDERS = {"tiny": save_tiny_open_clip, "vit-b-32": save_vit_b32_open_clip}

@@ -74,8 +74,8 @@ def label_scenes_step(config: PipelineConfig) -> dict[str, object]:
         )
     else:
         try:
-            from extract.scenes.labelling import SceneLabelConfig
-            from flows.scene_flows import label_scenes_flow
+            from extract.scene_labels.labelling import SceneLabelConfig
+            from flows.scene_label_flows import label_scenes_flow
         except ImportError as error:
             reason = f"scene labelling is not available: {error}"
         else:

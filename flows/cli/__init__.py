@@ -1,7 +1,7 @@
 """The `stylemotion` command line: one subcommand per user-facing job.
 
 Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
-`flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene` (label-scenes),
+`flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene_labels` (label-scenes),
 `flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.diffusion`
 (train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
 `flows.cli.scene_style` (train-scene-encoder, evaluate-scene) and `flows.cli.pipeline`
@@ -32,7 +32,7 @@ from flows.cli.encoders import MODEL_COMMANDS
 from flows.cli.evaluate import EVALUATE_COMMANDS
 from flows.cli.paths import check_path_arguments
 from flows.cli.pipeline import PIPELINE_COMMANDS
-from flows.cli.scene import SCENE_COMMANDS
+from flows.cli.scene_labels import SCENE_COMMANDS
 from flows.cli.scene_style import SCENE_STYLE_COMMANDS
 from flows.cli.video import VIDEO_COMMANDS
 from storage.errors import UserInputError, cut_message

@@ -1,7 +1,7 @@
 """Evaluation subcommands of `stylemotion`: train-evaluator and evaluate (issue 7).
 
 `train-evaluator` trains and freezes the independent evaluator once
-(`models.evaluation.evaluator_train`, `--set key=value` on `TrainEvaluatorConfig`). `evaluate` runs
+(`models.evaluation.train_evaluator`, `--set key=value` on `TrainEvaluatorConfig`). `evaluate` runs
 the baselines, the real data and, given `--run`, the diffusion model through
 `models.evaluation.stylization_eval` on the held-out contents: sources are the `--source-style`
 clips of the encoders' test split, targets every other style, references the test-split clips of
@@ -30,7 +30,7 @@ def add_train_evaluator(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train_evaluator(args: argparse.Namespace) -> int:
-    from models.evaluation.evaluator_train import (
+    from models.evaluation.train_evaluator import (
         EvaluatorTrainingError,
         TrainEvaluatorConfig,
         train_evaluator,

@@ -23,7 +23,7 @@ def label_embeddings(clip_model: str | None, offline: bool):
     """CLIP text embeddings of the controlled scene names, or None (fixed label vectors)."""
     if not clip_model:
         return None
-    from extract.scenes.model_loading import SceneModelError
+    from extract.scene_labels.model_loading import SceneModelError
     from flows.jobs.scene_style_inputs import clip_label_embeddings
     from models.scene.data import CONTROLLED_SCENE_STYLES
 
@@ -56,7 +56,7 @@ def evaluate_scene_config(config: EvaluateSceneConfig) -> dict:
 def evaluate_scene(run: str, out: Path | None, text_model: str | None, offline: bool,
                    alphas: tuple[float, ...], report_alpha: float) -> dict:  # fmt: skip
     """Evaluate the scene run `run` into `out` (default RUN/eval); the report as a dict."""
-    from extract.scenes.model_loading import SceneModelError
+    from extract.scene_labels.model_loading import SceneModelError
     from models.scene.condition import ALPHA_MAX
     from models.scene.encoder import SCENE_CHECKPOINT_NAME, SceneCheckpointError
     from models.scene.evaluate import evaluate_scene_run

@@ -2,7 +2,7 @@
 
 Owns what `models/` may not import: CLIP text embeddings of scene names for training
 (`clip_label_embeddings`), the scene of `stylize --scene LABEL|IMAGE|VIDEO` as a label or a
-CLIP image embedding (`resolve_scene`, with `extract.scenes.query`), the text embedder of the
+CLIP image embedding (`resolve_scene`, with `extract.scene_labels.query`), the text embedder of the
 scene-as-text ablation (`text_embed_function`), and the one call the stylize job makes,
 `scene_style_vector`. A CLIP image embedding is only accepted by a run whose scene inputs came
 from the same CLIP model (same weights fingerprint), otherwise the spaces would not match.
@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from extract.scenes.clip_model import load_clip_scene_model
-from extract.scenes.model_loading import CLIP_MODEL_ENV, SceneModelError, model_setting
-from extract.scenes.query import SceneQueryError, embed_scene_file
-from extract.scenes.text_model import load_text_embedder
+from extract.scene_labels.clip_model import load_clip_scene_model
+from extract.scene_labels.model_loading import CLIP_MODEL_ENV, SceneModelError, model_setting
+from extract.scene_labels.query import SceneQueryError, embed_scene_file
+from extract.scene_labels.text_model import load_text_embedder
 from models.scene.condition import SceneConditionError, SceneRun, scene_vector
 from models.scene.data import SceneEmbeddings
 from models.scene.text import scene_description

@@ -7,7 +7,7 @@ and velocities in the facing frame plus root height, ground velocity and yaw rat
 over time into a penultimate feature vector (the space of the Fréchet distance), with a style
 head and a content head; nothing of the transformer encoders (`models.encoders.encoder`) is reused.
 
-It is cross-fitted (see `models.evaluation.evaluator_train` and docs/EVALUATION.md): the checkpoint
+It is cross-fitted (see `models.evaluation.train_evaluator` and docs/EVALUATION.md): the checkpoint
 holds two networks, each trained without one fold of the labelled (style, content) cells, and a clip
 is always scored by the network that did not train on its cell. The checkpoint is written once
 with its sha256 beside it (`evaluator.pt.sha256`); `load_evaluator` refuses a file whose hash,

@@ -10,7 +10,8 @@ so `StyleCondition(style, parts, desc, scene=v, scene_weight=alpha).vectors()` f
 diffusion adaptor the fused z_cond unchanged (additive runs: `normalize(z_s + alpha z_scene)`;
 concat runs: their learned fusion). z_scene reads the *source* motion's backbone features (the
 mean over its windows) and the scene input: a label of the run's vocabulary, or a CLIP image
-embedding `(E,)` (computed in `extract.scenes.query`, resolved by `flows.jobs.scene_style_inputs`).
+embedding `(E,)` (computed in `extract.scene_labels.query`, resolved by
+`flows.jobs.scene_style_inputs`).
 Every refusal is a `SceneConditionError` naming the input: unknown label, an embedding that is
 blank/non-finite/of the wrong width, an embedding given to a run trained on fixed label vectors,
 alpha outside [0, ALPHA_MAX], a run trained without scenes, a mismatched encoder.

@@ -1,7 +1,7 @@
 """The scene-as-text ablation: no scene encoder, a text model maps a scene to a style vector.
 
 Owns the arithmetic of the ablation (the text model itself is loaded in
-`extract.scenes.text_model`, by setting, and its embeddings are passed in). Scene descriptions
+`extract.scene_labels.text_model`, by setting, and its embeddings are passed in). Scene descriptions
 and style descriptions are embedded by the same text model; each scene's similarities to the
 style descriptions pick a style: `mode="nearest"` takes the nearest style's prototype (the
 frozen style encoder's normalised mean z_s of that style), `mode="soft"` a softmax-weighted

@@ -5,7 +5,7 @@ an open_clip `CLIP` (ViT image tower, transformer text tower, the real BPE token
 transformers BLIP captioner (`BlipForConditionalGeneration` + `BlipProcessor` with a small
 WordPiece vocabulary), save them in the layouts users download (`open_clip_config.json` +
 `open_clip_model.safetensors`; `save_pretrained`), and the code under test loads them back
-through `extract.scenes.model_loading` exactly as it loads real weights. Seeds are fixed, so a
+through `extract.scene_labels.model_loading` exactly as it loads real weights. Seeds are fixed, so a
 saved model is the same on every run.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extract.scenes.torchvision_compat import ensure_torchvision_importable
+from extract.scene_labels.torchvision_compat import ensure_torchvision_importable
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

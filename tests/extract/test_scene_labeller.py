@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from extract.scenes.caption import load_caption_model
-from extract.scenes.clip_model import load_clip_scene_model
-from extract.scenes.inputs import ClipKeyframes
-from extract.scenes.keyframes import encode_jpeg, frame_problem, hide_person
-from extract.scenes.label_config import SceneLabelConfig, resolve_scene_config
-from extract.scenes.labeller import load_scene_labeller
-from extract.scenes.model_loading import SceneModelError
+from extract.scene_labels.caption import load_caption_model
+from extract.scene_labels.clip_model import load_clip_scene_model
+from extract.scene_labels.inputs import ClipKeyframes
+from extract.scene_labels.keyframes import encode_jpeg, frame_problem, hide_person
+from extract.scene_labels.label_config import SceneLabelConfig, resolve_scene_config
+from extract.scene_labels.labeller import load_scene_labeller
+from extract.scene_labels.model_loading import SceneModelError
 from storage.scene_records import UNKNOWN_SCENE
 from tests.extract.scene_models import build_scene_models
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from extract.scenes.clip_model import load_clip_scene_model
-from extract.scenes.model_loading import (
+from extract.scene_labels.clip_model import load_clip_scene_model
+from extract.scene_labels.model_loading import (
     CAPTION_SETTING,
     CLIP_SETTING,
     SceneModelError,

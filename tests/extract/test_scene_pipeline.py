@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extract.scenes.keyframes import decode_jpeg
+from extract.scene_labels.keyframes import decode_jpeg
 from flows.cli import main
 from storage.scene_schema import table_to_scene_labels
 from storage.shard_reader import ShardReader

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.scenes.label_config import SceneConfigError, SceneLabelConfig
-from extract.scenes.vocab import (
+from extract.scene_labels.label_config import SceneConfigError, SceneLabelConfig
+from extract.scene_labels.vocab import (
     DEFAULT_SCENES,
     SceneVocabulary,
     VocabularyError,

@@ -7,7 +7,7 @@ import sys
 
 CHECK = """
 import torch
-from extract.scenes.torchvision_compat import (
+from extract.scene_labels.torchvision_compat import (
     ensure_torchvision_importable, torchvision_ops_registered
 )
 before = torchvision_ops_registered()

@@ -186,8 +186,8 @@ def test_every_subcommand_has_help(command: str, capsys) -> None:
 
 
 def test_label_scenes_settings(dirs: dict[str, str], tmp_path: Path) -> None:
-    from extract.scenes.label_config import SceneLabelConfig
-    from flows.cli.scene import LABEL_SCENES_SHORTCUTS
+    from extract.scene_labels.label_config import SceneLabelConfig
+    from flows.cli.scene_labels import LABEL_SCENES_SHORTCUTS
 
     config_file = tmp_path / "scenes.yaml"
     config_file.write_text("unknown_threshold: 0.4\nnum_keyframes: 2\ncaptions: false\n")

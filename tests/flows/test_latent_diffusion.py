@@ -168,7 +168,7 @@ def test_train_diffusion_flow_trains_the_vae_first_in_latent_mode(
 def test_evaluate_scores_several_runs_in_one_report(
     latent_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.evaluation.train_evaluator import TrainEvaluatorConfig, train_evaluator
 
     data = latent_runs["data"]
     evaluator = tmp_path / "evaluator"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from extract.scenes.labelling import SceneLabelConfig
-from flows.scene_flows import label_scenes_flow
+from extract.scene_labels.labelling import SceneLabelConfig
+from flows.scene_label_flows import label_scenes_flow
 from storage.filesystem import open_location
 from storage.records import SourceKind
 from storage.schema import VIDEOS_TABLE

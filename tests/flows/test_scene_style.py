@@ -189,7 +189,7 @@ def test_end_to_end_scene_evaluation_reads_both_outputs(
 ) -> None:
     from models.diffusion.stylize import DiffusionStylizer
     from models.evaluation.evaluator import load_evaluator
-    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.evaluation.train_evaluator import TrainEvaluatorConfig, train_evaluator
     from models.scene.stylize_eval import scene_stylization_eval
 
     train_evaluator(TrainEvaluatorConfig(str(workspace["data"]), str(tmp_path / "ev"), steps=10))

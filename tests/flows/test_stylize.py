@@ -189,7 +189,7 @@ def test_diffusion_and_stylize_flows_run_under_prefect(
 def test_evaluate_command_scores_the_model_beside_the_baselines(
     runs: dict[str, Path], small_bandai: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
+    from models.evaluation.train_evaluator import TrainEvaluatorConfig, train_evaluator
 
     evaluator = tmp_path / "evaluator"
     train_evaluator(TrainEvaluatorConfig(str(small_bandai), str(evaluator), steps=20))

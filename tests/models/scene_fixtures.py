@@ -6,7 +6,7 @@ The subset is the real Bandai Namco data (4 styles x 5 contents, as tests/flows/
 uses); the controlled scene construction of `models.scene.data` then declares normal/tired
 clips "office", angry "street" and happy "park". The text model is a randomly initialised BERT
 with a small WordPiece vocabulary, saved with `save_pretrained` and loaded back through
-`extract.scenes.text_model` exactly as a downloaded model is.
+`extract.scene_labels.text_model` exactly as a downloaded model is.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _small_bandai(bandai_dir: Path, work: Path) -> Path:
 
 def save_tiny_text_model(directory: Path, seed: int = 0) -> Path:
     """A random BERT text encoder + tokenizer saved like a downloaded model."""
-    from extract.scenes.torchvision_compat import ensure_torchvision_importable
+    from extract.scene_labels.torchvision_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch

@@ -22,7 +22,7 @@ from models.evaluation.evaluator import (
     load_evaluator,
     save_evaluator,
 )
-from models.evaluation.evaluator_train import (
+from models.evaluation.train_evaluator import (
     TrainEvaluatorConfig,
     cross_fit_folds,
     load_evaluator_data,

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from extract.scenes.model_loading import SceneModelError
-from extract.scenes.text_model import TEXT_MODEL_ENV, load_text_embedder
+from extract.scene_labels.model_loading import SceneModelError
+from extract.scene_labels.text_model import TEXT_MODEL_ENV, load_text_embedder
 from models.diffusion.stylize import StyleCondition
 from models.scene.text import (
     SceneTextError,

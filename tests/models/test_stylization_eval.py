@@ -15,13 +15,13 @@ from models.diffusion.stylize import StyleTarget
 from models.encoders.windows import load_clips
 from models.evaluation.baselines import StyleClipCopyStylizer, baseline_stylizers
 from models.evaluation.evaluator import StyleEvaluator, load_evaluator
-from models.evaluation.evaluator_train import TrainEvaluatorConfig, train_evaluator
 from models.evaluation.stylization_eval import (
     EvaluationError,
     evaluate_stylizers,
     strength_sweep,
 )
 from models.evaluation.sweep_plot import plot_strength_sweep
+from models.evaluation.train_evaluator import TrainEvaluatorConfig, train_evaluator
 from storage.records import MotionClip
 from tests.bandai_split import BANDAI_SPLIT
 

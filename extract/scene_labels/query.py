@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from extract.scenes.clip_model import ClipSceneModel, normalise_rows
-from extract.scenes.keyframes import KeyframeError, decode_keyframe, frame_problem
+from extract.scene_labels.clip_model import ClipSceneModel, normalise_rows
+from extract.scene_labels.keyframes import KeyframeError, decode_keyframe, frame_problem
 from extract.video.probe import probe_video
 from storage.errors import UserInputError
 

@@ -60,8 +60,8 @@ LABEL_SCENES_SHORTCUTS = {
 
 
 def _config(args: argparse.Namespace):  # -> SceneLabelConfig
-    from extract.scenes.labelling import SceneLabelConfig
-    from extract.scenes.vocab import load_vocabulary
+    from extract.scene_labels.labelling import SceneLabelConfig
+    from extract.scene_labels.vocab import load_vocabulary
 
     vocabulary = {}
     if args.vocab:
@@ -71,9 +71,9 @@ def _config(args: argparse.Namespace):  # -> SceneLabelConfig
 
 
 def run_label_scenes(args: argparse.Namespace) -> int:
-    from extract.scenes.labelling import SceneConfigError, label_scenes
-    from extract.scenes.model_loading import SceneModelError
-    from extract.scenes.vocab import VocabularyError
+    from extract.scene_labels.labelling import SceneConfigError, label_scenes
+    from extract.scene_labels.model_loading import SceneModelError
+    from extract.scene_labels.vocab import VocabularyError
 
     require_dataset(args.root)
     try:

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from extract.scenes.inputs import gather_keyframes
-from extract.scenes.label_config import (
+from extract.scene_labels.inputs import gather_keyframes
+from extract.scene_labels.label_config import (
     SceneConfigError,
     SceneLabelConfig,
     resolve_scene_config,
 )
-from extract.scenes.labeller import load_scene_labeller
+from extract.scene_labels.labeller import load_scene_labeller
 from storage.filesystem import open_location
 from storage.records import SourceKind
 from storage.scene_records import UNKNOWN_SCENE

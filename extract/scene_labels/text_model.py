@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from extract.scenes.model_loading import (
+from extract.scene_labels.model_loading import (
     LOCAL_DIR_PREFIX,
     SceneModelError,
     check_weights_dir,
@@ -25,7 +25,7 @@ from extract.scenes.model_loading import (
     model_setting,
     offline_mode,
 )
-from extract.scenes.torchvision_compat import ensure_torchvision_importable
+from extract.scene_labels.torchvision_compat import ensure_torchvision_importable
 
 logger = logging.getLogger(__name__)
 

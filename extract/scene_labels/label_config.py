@@ -3,15 +3,15 @@
 Owns the settings and their resolution against the environment (`resolve_scene_config`: the
 model settings fall back to `$STYLEMOTION_SCENE_MODEL` / `$STYLEMOTION_CAPTION_MODEL`, offline
 mode to `HF_HUB_OFFLINE`), so shard tasks receive explicit, picklable settings. Import it from
-`extract.scenes.labelling`, which re-exports it.
+`extract.scene_labels.labelling`, which re-exports it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from extract.scenes.keyframes import PersonMode
-from extract.scenes.model_loading import (
+from extract.scene_labels.keyframes import PersonMode
+from extract.scene_labels.model_loading import (
     CAPTION_MODEL_ENV,
     CLIP_MODEL_ENV,
     CLIP_SETTING,
@@ -19,7 +19,7 @@ from extract.scenes.model_loading import (
     model_setting,
     offline_mode,
 )
-from extract.scenes.vocab import DEFAULT_SCENES, DEFAULT_TEMPLATES, SceneVocabulary
+from extract.scene_labels.vocab import DEFAULT_SCENES, DEFAULT_TEMPLATES, SceneVocabulary
 from storage.errors import UserInputError
 
 MAX_KEYFRAMES = 16

@@ -1,6 +1,6 @@
 """Prefect flow `label-scenes`: scene labels for every video clip shard, one task per shard.
 
-Composes `extract.scenes.labelling`: the flow resolves the settings and loads the models once
+Composes `extract.scene_labels.labelling`: the flow resolves the settings and loads the models once
 (to know the labeller id), submits one task per clip shard this labeller has not labelled yet
 (tasks pass the config and a shard id, never arrays; in a thread runner they share the loaded
 models), then removes orphaned or replaced scene shards and publishes a markdown summary
@@ -12,7 +12,7 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from extract.scenes.labelling import (
+from extract.scene_labels.labelling import (
     SceneLabelConfig,
     finish_scene_labelling,
     label_scene_shard,

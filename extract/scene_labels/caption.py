@@ -7,7 +7,8 @@ A processor with a chat template gets the prompt as a user turn holding the imag
 without (BLIP-style captioners) gets it as a caption prefix. Generation is greedy, so a caption
 is a deterministic function of image, model and prompt; one image per call, because VLM
 processors disagree on how batches of images and prompts nest. `map_captions` turns captions
-into vocabulary entries by cosine similarity of CLIP text embeddings (`extract.scenes.clip_model`).
+into vocabulary entries by cosine similarity of CLIP text embeddings
+(`extract.scene_labels.clip_model`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from extract.scenes.clip_model import ClipSceneModel, pick_device
-from extract.scenes.model_loading import (
+from extract.scene_labels.clip_model import ClipSceneModel, pick_device
+from extract.scene_labels.model_loading import (
     CAPTION_SETTING,
     SceneModelError,
     check_weights_dir,
     fingerprint_files,
 )
-from extract.scenes.torchvision_compat import ensure_torchvision_importable
+from extract.scene_labels.torchvision_compat import ensure_torchvision_importable
 
 logger = logging.getLogger(__name__)
 

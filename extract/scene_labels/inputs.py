@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow.compute as pc
 
-from extract.scenes.keyframes import (
+from extract.scene_labels.keyframes import (
     KeyframeError,
     decode_keyframe,
     encode_jpeg,

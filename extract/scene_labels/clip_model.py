@@ -1,11 +1,11 @@
 """CLIP zero-shot scene labelling with open_clip: images -> embeddings -> vocabulary probabilities.
 
 Owns `ClipSceneModel` (an open_clip model, its preprocessing and tokenizer, loaded through
-`local-dir:` from the directory `extract.scenes.model_loading` resolved, on CUDA when present)
+`local-dir:` from the directory `extract.scene_labels.model_loading` resolved, on CUDA when present)
 and the zero-shot arithmetic: one text embedding per scene (the normalised mean over prompt
 templates, as in CLIP's zero-shot evaluation), unit image embeddings computed in batches under
 `torch.no_grad`, and `softmax(logit_scale * image @ scenes.T)`. The text tower is also the
-sentence embedder that maps VLM captions onto the vocabulary (`extract.scenes.caption`).
+sentence embedder that maps VLM captions onto the vocabulary (`extract.scene_labels.caption`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from extract.scenes.model_loading import (
+from extract.scene_labels.model_loading import (
     CLIP_SETTING,
     SceneModelError,
     fingerprint_files,
     open_clip_weights,
     resolve_open_clip_dir,
 )
-from extract.scenes.torchvision_compat import ensure_torchvision_importable
-from extract.scenes.vocab import SceneVocabulary
+from extract.scene_labels.torchvision_compat import ensure_torchvision_importable
+from extract.scene_labels.vocab import SceneVocabulary
 
 logger = logging.getLogger(__name__)
 

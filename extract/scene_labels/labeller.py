@@ -21,16 +21,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from extract.scenes.caption import CaptionModel, load_caption_model, map_captions
-from extract.scenes.clip_model import (
+from extract.scene_labels.caption import CaptionModel, load_caption_model, map_captions
+from extract.scene_labels.clip_model import (
     ClipSceneModel,
     load_clip_scene_model,
     normalise_rows,
     zero_shot_probabilities,
 )
-from extract.scenes.inputs import ClipKeyframes, scene_failure
-from extract.scenes.keyframes import decode_jpeg, frame_problem, hide_person
-from extract.scenes.label_config import SceneLabelConfig
+from extract.scene_labels.inputs import ClipKeyframes, scene_failure
+from extract.scene_labels.keyframes import decode_jpeg, frame_problem, hide_person
+from extract.scene_labels.label_config import SceneLabelConfig
 from storage.records import FailureRecord
 from storage.scene_records import UNKNOWN_SCENE, SceneLabel
 
