@@ -17,24 +17,13 @@ from flows.cli.config_args import build_config
 from flows.cli.dataset import INGEST_MOCAP_SHORTCUTS
 from flows.cli.diffusion import STYLIZE_SHORTCUTS
 from flows.jobs.stylize import StylizeJobConfig
+from tests.flows.cli_refusal import assert_refused
 
 
 def _subcommands() -> list[str]:
     parser = build_parser()
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return sorted(actions[0].choices)
-
-
-def _refusal(capsys: pytest.CaptureFixture, argv: list[str], *needles: str) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"stylemotion {argv[0]}: error: "), err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 @pytest.fixture
@@ -111,7 +100,7 @@ def test_stylize_runs_the_config_it_built(
 def test_stylize_bad_settings_are_one_line_exit_2(
     dirs: dict[str, str], capsys, extra: tuple[str, ...], needles: tuple[str, ...]
 ) -> None:
-    _refusal(capsys, _stylize_argv(dirs, *extra), *needles)
+    assert_refused(capsys, _stylize_argv(dirs, *extra), *needles)
     assert not (Path(dirs["out"]) / "dataset").exists()
 
 
@@ -120,9 +109,9 @@ def test_unknown_keys_in_the_config_file_are_refused(
 ) -> None:
     config_file = tmp_path / "bad.yaml"
     config_file.write_text("steps: 4\nstrenght: 2\n")
-    _refusal(capsys, _stylize_argv(dirs, "--config", str(config_file)), "strenght", "valid:")
+    assert_refused(capsys, _stylize_argv(dirs, "--config", str(config_file)), "strenght", "valid:")
     config_file.write_text("- a list\n")
-    _refusal(capsys, _stylize_argv(dirs, "--config", str(config_file)), "mapping")
+    assert_refused(capsys, _stylize_argv(dirs, "--config", str(config_file)), "mapping")
 
 
 def _ingest_argv(dirs: dict[str, str], *extra: str) -> list[str]:
@@ -173,7 +162,7 @@ def test_ingest_mocap_flags_alone_keep_their_meaning(dirs: dict[str, str]) -> No
 def test_ingest_mocap_bad_settings_are_one_line_exit_2(
     dirs: dict[str, str], capsys, extra: tuple[str, ...], needles: tuple[str, ...]
 ) -> None:
-    _refusal(capsys, _ingest_argv(dirs, *extra), *needles)
+    assert_refused(capsys, _ingest_argv(dirs, *extra), *needles)
     assert not (Path(dirs["out"]) / "clips").exists()
 
 
@@ -276,8 +265,8 @@ def test_evaluate_settings(dirs: dict[str, str], tmp_path: Path, capsys) -> None
     assert (config.strengths, config.seeds, config.source_style) == ((1.0,), (0, 1), "normal")
     assert config.runs == () and config.part_targets is True
     bad = ["evaluate", "--data", dirs["src"], "--set", "strengths=[1, 12]"]
-    _refusal(capsys, bad, "--strengths 1,12: each must lie in [0, 10]")
-    _refusal(capsys, ["evaluate", "--data", dirs["src"], "--set", "nope=1"], "unknown keys")
+    assert_refused(capsys, bad, "--strengths 1,12: each must lie in [0, 10]")
+    assert_refused(capsys, ["evaluate", "--data", dirs["src"], "--set", "nope=1"], "unknown keys")
 
 
 def test_evaluate_scene_settings(dirs: dict[str, str], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from flows.cli import main
 from storage.shard_reader import ShardReader
 from tests.extract.test_mocap_ingest import _bandai_subset, _fingerprint
+from tests.flows.cli_refusal import assert_refused
 
 CONTENTS = ("walk", "guide", "bow")  # 60 files: 15 styles x (walk 001 + 002, guide, bow)
 
@@ -32,18 +33,6 @@ def reference(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reference") / "ds"
     assert main(["ingest-mocap", str(source), "--out", str(root), "--shard-size", "8"]) == 0
     return root
-
-
-def _refusal(capsys: pytest.CaptureFixture, argv: list[str], *needles: str) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"stylemotion {argv[0]}: error: "), err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def _ingest(source: Path, root: Path, *extra: str) -> list[str]:
@@ -66,7 +55,7 @@ def test_impossible_ingest_settings_are_refused_before_any_work(
     source: Path, tmp_path: Path, capsys, extra: tuple[str, ...], needle: str
 ) -> None:
     root = tmp_path / "ds"
-    _refusal(capsys, _ingest(source, root, *extra), needle)
+    assert_refused(capsys, _ingest(source, root, *extra), needle)
     assert not (root / "_done").exists() and not (root / "clips").exists()
     assert main(_ingest(source, root)) == 0  # the corrected run is never stuck
     assert len(ShardReader(root).labels()) == 60
@@ -75,7 +64,7 @@ def test_impossible_ingest_settings_are_refused_before_any_work(
 def test_a_source_that_is_a_symlink_loop(tmp_path: Path, capsys) -> None:  # 1.19
     loop = tmp_path / "selfloop"
     loop.symlink_to(loop)
-    _refusal(capsys, ["ingest-mocap", str(loop), "--out", str(tmp_path / "o")], "selfloop")
+    assert_refused(capsys, ["ingest-mocap", str(loop), "--out", str(tmp_path / "o")], "selfloop")
 
 
 def test_outputs_that_cannot_be_written(
@@ -84,11 +73,11 @@ def test_outputs_that_cannot_be_written(
     regular = tmp_path / "afile"
     regular.write_text("x")
     below = str(regular / "x")
-    _refusal(capsys, _ingest(source, Path(below)), "afile/x", "cannot write here")
+    assert_refused(capsys, _ingest(source, Path(below)), "afile/x", "cannot write here")
     argv = ["train-encoders", "--data", str(reference), "--out", below, "--set", "steps=1"]
-    _refusal(capsys, argv, "cannot write here")
+    assert_refused(capsys, argv, "cannot write here")
     argv = ["stylize", "--run", str(tmp_path), "--source", str(reference), "--style", "angry"]
-    _refusal(capsys, [*argv, "--out", below], "cannot write here")
+    assert_refused(capsys, [*argv, "--out", below], "cannot write here")
 
 
 @pytest.mark.parametrize(
@@ -105,7 +94,7 @@ def test_bad_set_values_are_refused(
     reference: Path, tmp_path: Path, capsys, setting: str, needle: str
 ) -> None:
     argv = ["train-encoders", "--data", str(reference), "--out", str(tmp_path / "run")]
-    _refusal(capsys, [*argv, "--set", setting], needle)
+    assert_refused(capsys, [*argv, "--set", setting], needle)
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
@@ -117,7 +106,7 @@ def test_stylize_parameters_are_checked_before_the_model_loads(
     reference: Path, tmp_path: Path, capsys, flag: str, value: str
 ) -> None:  # 6.1-6.4: the run directory holds no model at all, so loading would fail otherwise
     argv = ["stylize", "--run", str(tmp_path), "--source", str(reference), "--style", "angry"]
-    _refusal(capsys, [*argv, "--out", str(tmp_path / "o"), flag, value], f"{flag} {value}")
+    assert_refused(capsys, [*argv, "--out", str(tmp_path / "o"), flag, value], f"{flag} {value}")
     assert not (tmp_path / "o" / "dataset").exists()
 
 
@@ -192,4 +181,4 @@ def test_evaluate_parameters_are_checked_before_anything_loads(
     reference: Path, tmp_path: Path, capsys, flag: str, value: str, needle: str
 ) -> None:  # the evaluator directory holds nothing: loading it would fail otherwise
     argv = ["evaluate", "--data", str(reference), "--evaluator", str(tmp_path), flag, value]
-    _refusal(capsys, argv, needle)
+    assert_refused(capsys, argv, needle)
