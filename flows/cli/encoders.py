@@ -104,12 +104,13 @@ def add_ablate_encoders(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="one run directory per variant in here")
     add_config_arguments(parser, "TrainEncodersConfig")
     parser.add_argument("--variants", help="comma list (default: all)")
+    parser.add_argument("--seeds", default="0", help="comma list of seeds, e.g. 0,1,2 (default 0)")
     parser.add_argument("--table", type=Path, help="also write the markdown table here")
     parser.set_defaults(handler=run_ablate_encoders)
 
 
 def run_ablate_encoders(args: argparse.Namespace) -> int:
-    from models.encoders.ablation import format_ablation_table, run_ablations
+    from models.encoders.ablation import ABLATIONS, format_ablation_table, run_ablations
     from models.encoders.train import train_encoders
 
     def train(name: str, overrides: list[str], run_dir: Path) -> Path:
@@ -121,11 +122,25 @@ def run_ablate_encoders(args: argparse.Namespace) -> int:
         return evaluate_run(str(run_dir), None, "test", None)
 
     variants = args.variants.split(",") if args.variants else None
-    table = format_ablation_table(run_ablations(Path(args.out), train, evaluate, variants))
+    unknown = [name for name in variants or [] if name not in ABLATIONS]
+    if unknown:
+        raise UsageError(f"--variants: unknown {unknown}; known: {', '.join(ABLATIONS)}")
+    rows = run_ablations(Path(args.out), train, evaluate, variants, _seeds(args.seeds))
+    table = format_ablation_table(rows)
     print(table)
     if args.table:
         args.table.write_text(table + "\n", encoding="utf-8")
     return 0
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(item) for item in text.split(","))
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected a comma list of integers") from None
+    if len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r}: a seed is listed twice")
+    return seeds
 
 
 MODEL_COMMANDS = (add_train_encoders, add_eval_encoders, add_ablate_encoders)

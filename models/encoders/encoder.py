@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.common.checkpoint_io import read_checked
+from models.encoders.concept_erasure import LinearEraser
 from models.encoders.features import NUM_PARTS, NUM_TOKENS, TOKEN_NAMES  # noqa: F401 (re-exported)
 from storage.errors import UserInputError, cut_message
 
@@ -223,13 +224,15 @@ class ContentHead(nn.Module):
         self.norm = nn.LayerNorm(NUM_TOKENS * config.d_model)
         self.up = nn.Linear(NUM_TOKENS * config.d_model, config.d_model)
         self.down = nn.Linear(config.d_model, config.content_dim)
+        # fitted after training (`models.encoders.content_erasure`); the identity until then
+        self.style_eraser = LinearEraser(config.content_dim)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         B, W, P, D = features.shape
         flat = features.reshape(B, W, P * D)
         if self.instance_norm:
             flat = temporal_instance_norm(flat)
-        per_frame = self.down(F.gelu(self.up(self.norm(flat))))
+        per_frame = self.style_eraser(self.down(F.gelu(self.up(self.norm(flat)))))
         steps = W // self.stride  # trailing W % stride frames only reach the pooled vector
         sequence = per_frame[:, : steps * self.stride].reshape(B, steps, self.stride, -1)
         return sequence.mean(dim=2), per_frame.mean(dim=1)  # (B, W//s, Dc), (B, Dc)
@@ -421,9 +424,10 @@ def load_encoder(
     except (RuntimeError, TypeError, AttributeError) as error:
         detail = cut_message(error)
         raise CheckpointError(f"{path}: weights do not match the model: {detail}") from error
-    if result.missing_keys or result.unexpected_keys:
+    missing = [key for key in result.missing_keys if ".style_eraser." not in key]  # older runs
+    if missing or result.unexpected_keys:
         raise CheckpointError(
-            f"{path}: weights do not match the model: missing {result.missing_keys}, "
+            f"{path}: weights do not match the model: missing {missing}, "
             f"unexpected {result.unexpected_keys}"
         )
     model.to(map_location)

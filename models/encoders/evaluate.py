@@ -24,7 +24,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from models.common.training import choose_device
-from models.encoders.probes import ProbeResult, knn_accuracy, linear_probe_accuracy
+from models.encoders.probes import (
+    ProbeResult,
+    cross_validated_probe_accuracy,
+    knn_accuracy,
+    linear_probe_accuracy,
+)
 from models.encoders.run import EncoderRun, load_encoder_run
 from models.encoders.windows import (
     WindowDataset,
@@ -153,6 +158,11 @@ def style_metrics(gallery: Embeddings, queries: Embeddings, k: int) -> dict[str,
             )
         ),
     }
+    # fitted on half of the query clips, scored on the other half: what z_c carries of the
+    # style on the held-out data itself, not only what a gallery-fitted probe transfers
+    metrics["style_from_content_leakage_within_queries"] = _probe_dict(
+        cross_validated_probe_accuracy(queries.content, queries.style_labels, queries.clip_labels)
+    )
     metrics["part_style_knn_top1"] = {
         name: _probe_dict(
             knn_accuracy(

@@ -96,6 +96,35 @@ def linear_probe_accuracy(
     )
 
 
+def cross_validated_probe_accuracy(
+    embeddings: np.ndarray, labels: np.ndarray, groups: np.ndarray, folds: int = 2, seed: int = 0
+) -> ProbeResult:
+    """Linear-probe accuracy fitted and scored within one set, `folds`-fold by group.
+
+    Every group (a clip) lands whole in one fold, so a probe never scores windows of a clip it
+    was fitted on. This reads what the embeddings carry *on this data*, whatever a gallery
+    fitted elsewhere (or an eraser fitted on the gallery) does.
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    unique = np.unique(groups)
+    fold_of = dict(
+        zip(unique, np.random.default_rng(seed).permutation(len(unique)) % folds, strict=True)
+    )
+    assignment = np.array([fold_of[g] for g in groups])
+    correct, total = 0, 0
+    for fold in range(folds):
+        held = assignment == fold
+        if held.all() or not held.any() or len(np.unique(labels[~held])) < 2:
+            continue
+        result = linear_probe_accuracy(
+            embeddings[~held], labels[~held], embeddings[held], labels[held]
+        )
+        correct += round(result.accuracy * held.sum())
+        total += int(held.sum())
+    accuracy = correct / total if total else 0.0
+    return ProbeResult(accuracy, _chance(labels), total, len(np.unique(labels)))
+
+
 def pca_2d(embeddings: np.ndarray) -> np.ndarray:
     """First two principal components `(N, 2)` of embeddings `(N, D)`."""
     centred = embeddings - embeddings.mean(axis=0, keepdims=True)

@@ -27,6 +27,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from models.common.training import choose_device, seed_everything
+from models.encoders.content_erasure import fit_content_eraser
 from models.encoders.contrastive_losses import (
     coarse_groups,
     encoder_losses,
@@ -244,11 +245,35 @@ def train_encoders(config: TrainEncodersConfig, show_progress: bool = False) -> 
         if writer is not None:
             _after_step(writer, run_dir, values, rate, config, data, state)
     progress.close()
+    if dist.is_main and config.erase_style_from_content:
+        _fit_eraser(run_dir, config, data, state, device)
     if writer is not None:
         writer.close()
     if dist.world_size > 1:
         torch.distributed.destroy_process_group()
     return run_dir
+
+
+def _fit_eraser(
+    run_dir: Path,
+    config: TrainEncodersConfig,
+    data: TrainingData,
+    state: TrainState,
+    device: torch.device,
+) -> None:
+    """Fit the style eraser of `z_c` once the run is complete (models.encoders.content_erasure)."""
+    path = run_dir / CHECKPOINT_NAME
+    if state.model.heads["content"].style_eraser.fitted:
+        return
+    note = fit_content_eraser(state.model, data.plain, data.index.styles, device)
+    logger.info("style eraser of z_c: %s", note)
+    save_checkpoint(
+        path, state.model, _checkpoint_extra(config, data, state) | {"content_eraser": note}
+    )
+    card = run_dir / "run.json"
+    if card.is_file():
+        description = json.loads(card.read_text(encoding="utf-8"))
+        card.write_text(json.dumps(description | {"content_eraser": note}, indent=2, default=str))
 
 
 def _after_step(

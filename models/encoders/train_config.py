@@ -47,6 +47,9 @@ class TrainEncodersConfig:
     log_every: int = 10
     device: str = "auto"
     augment: bool = True
+    # after training, erase what a linear probe reads of the style from z_c (LEACE; see
+    # models.encoders.concept_erasure and docs/DATASETS.md)
+    erase_style_from_content: bool = True
     features: FeatureConfig = field(default_factory=FeatureConfig)
     model: ModelSize = field(default_factory=ModelSize)
     # The full method: coarse-to-fine (hierarchical) style contrast in place of the flat one.

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 from flows.cli import main
@@ -92,6 +93,49 @@ def test_evaluation_report_on_held_out_clips(bandai_root: Path, tmp_path: Path) 
     assert (
         report["content_linear_probe"]["n"] > 0 and (tmp_path / "plot.png").stat().st_size > 10_000
     )
+    within = report["style_from_content_leakage_within_queries"]
+    assert within["n"] == report["query_windows"] and 0.0 <= within["accuracy"] <= 1.0
+    _check_the_style_eraser(run)
+
+
+def _check_the_style_eraser(run: Path) -> None:
+    """The fitted eraser leaves no linear style in the training windows' z_c; without it, some."""
+    from models.encoders.evaluate import embed_clips
+    from models.encoders.probes import linear_probe_accuracy
+    from models.encoders.run import load_encoder_run
+    from models.encoders.windows import load_clips
+
+    note = json.loads((run / "run.json").read_text())["content_eraser"]
+    assert note["fitted"] and note["styles"] == 15 and note["erased_rank"] >= 10
+    loaded = load_encoder_run(run)
+    clips = load_clips(loaded.data_root, splits=("train",))
+    erased = embed_clips(loaded, clips, torch.device("cpu"))
+    loaded.model.heads["content"].style_eraser.reset()
+    raw = embed_clips(loaded, clips, torch.device("cpu"))
+    labels = raw.style_labels
+    before = linear_probe_accuracy(raw.content, labels, raw.content, labels)
+    after = linear_probe_accuracy(erased.content, labels, erased.content, labels)
+    assert after.accuracy < before.accuracy - 0.2, (before, after)
+    assert after.accuracy < after.chance + 0.1, after
+
+
+def test_ablations_over_seeds_give_mean_and_spread(bandai_root: Path, tmp_path: Path) -> None:
+    table = tmp_path / "table.md"
+    overrides = [f"--set={item}" for item in [*TINY, "steps=4", "checkpoint_every=4"]]
+    args = ["ablate-encoders", "--data", str(bandai_root), "--out", str(tmp_path / "ab")]
+    variants = ["--variants", "full,no-style-eraser", "--seeds", "0,1", "--table", str(table)]
+    assert main([*args, *overrides, *variants]) == 0
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("| variant |") and "style kNN bandai_namco_1" in lines[0]
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["full", "no-style-eraser"]
+    assert all(line.endswith("| 0,1 |") and "±" in line for line in lines[2:])
+    for variant in ("full", "no-style-eraser"):
+        for seed in (0, 1):
+            card = json.loads((tmp_path / "ab" / variant / f"seed{seed}" / "run.json").read_text())
+            assert card["config"]["seed"] == seed
+            assert ("content_eraser" in card) == (variant == "full")
+    assert main([*args, *overrides, "--variants", "full,nope"]) == 2
+    assert main([*args, *overrides, "--seeds", "0,x"]) == 2
 
 
 def test_a_single_style_dataset_is_refused(m21_dir: Path, tmp_path: Path) -> None:
