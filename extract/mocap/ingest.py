@@ -86,6 +86,7 @@ class MocapIngestConfig:
     style_vocabulary: str | None = None  # YAML file; None: extract/mocap/style_vocabulary.yaml
     test_fraction: float = 0.0  # held-out takes of the other contents, by clip-id hash
     joint_map: str | None = None  # YAML/JSON `canonical: source` file; wins over detection
+    only_files: tuple[str, ...] = ()  # relative paths under src_dir: ingest these alone
 
     @property
     def dataset_name(self) -> str:
@@ -366,6 +367,16 @@ class MocapIngestJob:
     label_warning: str | None
 
 
+def _chosen(inputs: list[str], config: MocapIngestConfig) -> list[str]:
+    """`inputs` narrowed to `config.only_files` when set (each must be there)."""
+    if not config.only_files:
+        return inputs
+    missing = sorted(set(config.only_files) - set(inputs))
+    if missing:
+        raise IngestError(f"{config.src_dir}: no BVH file {missing[0]} under it")
+    return [name for name in inputs if name in set(config.only_files)]
+
+
 def plan_mocap_ingest(config: MocapIngestConfig) -> MocapIngestJob:
     """Check the settings and the root (before any file is read), then plan the shards."""
     config.validate()
@@ -373,7 +384,7 @@ def plan_mocap_ingest(config: MocapIngestConfig) -> MocapIngestJob:
     ingester = MocapIngester(config)
     location = open_location(config.out_root)
     check_dataset_source(location, STAGE, config.dataset_name, str(ingester.src_dir))
-    inputs = find_mocap_inputs(ingester.src_dir)
+    inputs = _chosen(find_mocap_inputs(ingester.src_dir), config)
     plans = ingester.plan(inputs)
     pending = [plan for plan in plans if not is_shard_done(location, plan.shard_id)]
     warning = ingester.label_warning(inputs)

@@ -1,14 +1,16 @@
-"""Where the stylize job's motions come from: clip shards, BVH folders or videos.
+"""Where the stylize job's motions come from: clip shards, BVH files or folders, or videos.
 
 Owns `resolve_motion_input(argument, work_root, style)`: a dataset root (clip shards) is read as
-it is; a folder or file of BVH goes through `extract.mocap.ingest`; video files, folders or URLs
-go through the video-ingest stage (crawl -> MediaPipe -> clips) into a work root, so a style
-nobody trained on can come from a handful of new videos. Each kind of input that yields no clip
-fails with `StylizeInputError` naming the input and the reason.
+it is; a folder of BVH (every file under it) or one BVH file (that file only) goes through
+`extract.mocap.ingest`; video files, folders or URLs go through the video-ingest stage (crawl ->
+MediaPipe -> clips) into a work root, so a style nobody trained on can come from a handful of
+new videos. Each kind of input that yields no clip fails with `StylizeInputError` naming the
+input and the reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,11 +60,18 @@ def clips_of_root(root: Path | str, query: ClipQuery = ClipQuery()) -> list[Moti
 
 
 def _ingest_bvh(path: Path, work_root: Path) -> Path:
+    """A folder means every BVH under it; a file means that file alone (its folder's label
+    files still apply), so its neighbours never become references or sources."""
     from extract.mocap.ingest import MocapIngestConfig, ingest_mocap
 
-    out = work_root / f"bvh-{path.stem}"
-    folder = path if path.is_dir() else path.parent
-    ingest_mocap(MocapIngestConfig(src_dir=str(folder), out_root=str(out), dataset=path.stem))
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    out = work_root / f"bvh-{path.stem}-{digest}"  # one root per input: never ingested twice
+    folder, only = (path, ()) if path.is_dir() else (path.parent, (path.name,))
+    ingest_mocap(
+        MocapIngestConfig(
+            src_dir=str(folder), out_root=str(out), dataset=path.stem, only_files=only
+        )
+    )
     return out
 
 

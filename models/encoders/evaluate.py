@@ -57,6 +57,9 @@ class EvalConfig:
     label_map: dict[str, str] = field(default_factory=dict)
     k: int = 5
     device: str = "auto"
+    # false: evaluate the run as if its style eraser were never fitted (the eraser is fitted
+    # after training, so this is the no-eraser ablation of the very same run)
+    use_style_eraser: bool = True
 
 
 @dataclass
@@ -243,6 +246,8 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
     """Every metric of the module docstring as a JSON-ready dict."""
     device = choose_device(config.device)
     run = load_encoder_run(config.run, device)
+    if not config.use_style_eraser:
+        run.model.heads["content"].style_eraser.reset()
     data_root = config.data_root or run.data_root
     known = set(run.vocabulary.styles)
     gallery_clips = load_clips(run.data_root, splits=("train",))
@@ -265,6 +270,7 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
         "step": run.step,
         "data_root": data_root,
         "split": config.split,
+        "style_eraser": run.model.heads["content"].style_eraser.fitted,
         "query_clips": len(query_clips),
         "query_windows": len(queries.style_labels),
         "styles_left_out": dict(dropped),
