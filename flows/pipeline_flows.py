@@ -1,7 +1,9 @@
-"""Prefect flow `pipeline`: ingest (mocap, videos) -> label scenes -> train encoders -> evaluate.
+"""Prefect flow `pipeline`: ingest (mocap, videos) -> label scenes -> train encoders -> evaluate
+-> (with `stylization`) diffusion -> evaluator -> stylize -> evaluation -> report.
 
 Each stage is the stage's own flow run as a subflow (`ingest-mocap`, `crawl-and-extract`,
-`label-scenes`, `train-encoders`), so each has its own logs, retries and artifacts, and the
+`label-scenes`, `train-encoders`, `stylize-stages`), so each has its own logs, retries and
+artifacts, and the
 pipeline adds a summary of the whole dataset, its failure table and a skeleton preview.
 Training goes to the deployment `config.train_deployment` with `run_deployment` when a Prefect
 server has it and a worker serves its pool (the GPU pool in production), and runs in this
@@ -25,6 +27,7 @@ from flows.artifacts import publish_dataset_summary, publish_item_failures, publ
 from flows.crawl_flows import crawl_and_extract_flow
 from flows.mocap_flows import ingest_mocap_flow
 from flows.pipeline_params import TRAINING_MODES, PipelineConfig
+from flows.stylization_flows import check_stages, stylize_stages_flow
 from flows.task_runners import task_runner_from_environment
 from flows.training_flows import train_encoders_flow, training_outcome
 from flows.validation import check_crawl_extract, check_mocap, check_training, require
@@ -59,6 +62,19 @@ def check_pipeline(config: PipelineConfig) -> None:
         check_crawl_extract(config.videos, "config.videos")
     if config.train:
         check_training(config.train, "config.train", require_data=False)
+    if config.stylization:
+        check_stylization_roots(config)
+
+
+def check_stylization_roots(config: PipelineConfig) -> None:
+    """The stages after training read the pipeline's root and its encoder run."""
+    stages = config.stylization
+    require(config.train is not None, "config.stylization", "needs config.train (the encoders)")
+    encoders = config.train.out if config.train else None
+    where = "config.stylization.diffusion"
+    require(stages.diffusion.data_root == config.root, f"{where}.data_root", "must equal root")
+    require(stages.diffusion.encoder_run == encoders, f"{where}.encoder_run", "must be train.out")
+    check_stages(stages, "config.stylization")
 
 
 def label_scenes_step(config: PipelineConfig) -> dict[str, object]:
@@ -147,5 +163,7 @@ def pipeline_flow(config: PipelineConfig) -> dict[str, object]:
     outcome["preview"] = publish_preview(config.root, config.preview_dir, key="pipeline-preview")
     if config.train:
         outcome["training"] = train_step(config)
+    if config.stylization:
+        outcome["stylization"] = stylize_stages_flow(config.stylization)
     logger.info("pipeline: %s", outcome)
     return outcome

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from extract.mocap.ingest import MocapIngestConfig
 from flows.crawl_params import CrawlExtractConfig
+from flows.stylization_params import StylizationStagesConfig
 from models.encoders.train_config import TrainEncodersConfig
 
 TRAINING_MODES = ("auto", "deployment", "in-process")
@@ -39,3 +40,4 @@ class PipelineConfig:
     train_deployment: str = "train-encoders/sample-cpu"
     training_timeout_s: float = 6 * 3600.0
     preview_dir: str | None = None
+    stylization: StylizationStagesConfig | None = None  # after training: flows.stylization_flows

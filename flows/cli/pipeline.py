@@ -19,12 +19,17 @@ DEFAULT_DATA = os.environ.get("STYLEMOTION_DATA", "../shared/data")
 
 
 def add_pipeline(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pipeline", help="ingest -> label -> train -> evaluate")
+    parser = subparsers.add_parser(
+        "pipeline", help="ingest -> label -> train -> diffusion -> stylize -> evaluate -> report"
+    )
     parser.add_argument("--data", default=DEFAULT_DATA, help="sample data (STYLEMOTION_DATA)")
     parser.add_argument("--out", default="out/pipeline", help="dataset, runs and previews here")
     parser.add_argument("--steps", type=int, help="encoder training steps (default 300)")
     parser.add_argument("--tiny-model", action="store_true", help="a very small encoder")
     parser.add_argument("--no-videos", action="store_true", help="mocap only")
+    parser.add_argument(
+        "--no-stylize", action="store_true", help="stop after the encoders (no diffusion)"
+    )
     parser.add_argument("--scene-model", help="CLIP weights for scene labels (else skipped)")
     parser.add_argument("--training-mode", choices=("auto", "deployment", "in-process"))
     add_config_arguments(parser, "PipelineConfig")
@@ -44,12 +49,15 @@ def pipeline_config(args: argparse.Namespace):  # -> PipelineConfig
     from dataclasses import asdict
 
     from flows.pipeline_params import PipelineConfig
-    from flows.sample_config import sample_pipeline_config
+    from flows.sample_config import StylizationSchedule, sample_pipeline_config
 
     steps = DEFAULT_STEPS if args.steps is None else args.steps
     if steps < 1:
         raise UsageError(f"--steps must be >= 1, got {steps}")
-    sample = sample_pipeline_config(args.data, args.out, steps, not args.no_videos, args.tiny_model)
+    schedule = None if args.no_stylize else StylizationSchedule(tiny=args.tiny_model)
+    sample = sample_pipeline_config(
+        args.data, args.out, steps, not args.no_videos, args.tiny_model, schedule
+    )
     return build_config(PipelineConfig, args, PIPELINE_SHORTCUTS, base=asdict(sample))
 
 

@@ -36,6 +36,7 @@ class EvaluateConfig:
     part_targets: bool = True
     ddim_steps: int = 20
     source_noise: float = 1.0
+    max_sources: int | None = None  # the first N sources (by clip id) only; None: all
 
     def check(self) -> None:
         """Strengths, seeds, DDIM steps and source noise, before any model or data loads."""
@@ -49,6 +50,8 @@ class EvaluateConfig:
             raise EvaluateJobError(f"--ddim-steps {self.ddim_steps}: must be in [1, 1000]")
         if not (math.isfinite(self.source_noise) and 0.0 < self.source_noise <= 1.0):
             raise EvaluateJobError(f"--source-noise {self.source_noise:g}: must lie in (0, 1]")
+        if self.max_sources is not None and self.max_sources < 1:
+            raise EvaluateJobError(f"max_sources {self.max_sources}: must be >= 1")
 
 
 def load_model_stylizer(
@@ -93,6 +96,8 @@ def evaluation_report(config: EvaluateConfig) -> dict:
 
     config.check()
     sources, styles, real, pool = evaluation_inputs(config.data, config.source_style, config.styles)
+    if config.max_sources is not None:
+        sources = sorted(sources, key=lambda clip: clip.clip_id)[: config.max_sources]
     try:
         evaluator = load_evaluator(config.evaluator)
         stylizers = baseline_stylizers(pool)
