@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from extract.rendering.render import SkeletonPanel, render_skeleton_video
+from flows.report.build import INDEX_NAME, write_report
+from storage.errors import UserInputError
 from storage.scene_summary import summarise_scenes
 from storage.schema import VIDEOS_TABLE
 from storage.shard_reader import ClipFilter, ShardReader
@@ -176,3 +179,38 @@ def publish_evaluation(report: dict, key: str) -> None:
         elif isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
             rows.extend({"metric": f"{name}.{k}", "value": v} for k, v in value.items())
     create_table_artifact(rows, key=key, description=f"evaluation of {report.get('run')}")
+
+
+def publish_report_link(report: str | Path, key: str = "report") -> str:
+    """A link artifact to a written report page (`DIR` or `DIR/index.html`) as a file:// URI,
+    which opens from disk with no server; returns the URI."""
+    path = Path(report)
+    if path.is_dir():
+        path = path / INDEX_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no report page here (write it with write_report first)")
+    uri = path.resolve().as_uri()
+    create_link_artifact(
+        uri,
+        link_text=f"{path.parent.name}/{path.name}",
+        key=key,
+        description="static HTML report of the run (previews, evaluation, dataset, checksums)",
+    )
+    return uri
+
+
+def publish_report(
+    root: str, runs: Sequence[str], out_dir: str | None = None, key: str = "report"
+) -> str:
+    """Write the static report of `runs` (`flows.report.build.write_report`; default folder
+    `ROOT/report`) and link it; a report that cannot be written is logged, never fails the run.
+    Returns the page's path, or "" when none was written."""
+    try:
+        result = write_report(root, runs, out_dir)
+    except (UserInputError, OSError, ValueError) as error:
+        logger.warning("report not written: %s", error)
+        return ""
+    for note in result.notes:
+        logger.warning("report: %s", note)
+    publish_report_link(result.index, key)
+    return str(result.index)

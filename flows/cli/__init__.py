@@ -4,8 +4,9 @@ Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
 `flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene_labels` (label-scenes),
 `flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.diffusion`
 (train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
-`flows.cli.scene_style` (train-scene-encoder, evaluate-scene) and `flows.cli.pipeline`
-(pipeline: the Prefect flow of every stage); path arguments are checked first
+`flows.cli.scene_style` (train-scene-encoder, evaluate-scene), `flows.cli.pipeline`
+(pipeline: the Prefect flow of every stage) and `flows.cli.report` (report: a static HTML page
+of the runs); path arguments are checked first
 (`flows.cli.paths`). A command that runs a job builds that job's config dataclass the same way
 everywhere (`flows.cli.config_args`): defaults < `--config FILE` < its flags < `--set KEY=VALUE`.
 The command line calls the library, the jobs (`flows.jobs`) and the flows; nothing else in
@@ -32,6 +33,7 @@ from flows.cli.encoders import MODEL_COMMANDS
 from flows.cli.evaluate import EVALUATE_COMMANDS
 from flows.cli.paths import check_path_arguments
 from flows.cli.pipeline import PIPELINE_COMMANDS
+from flows.cli.report import REPORT_COMMANDS
 from flows.cli.scene_labels import SCENE_COMMANDS
 from flows.cli.scene_style import SCENE_STYLE_COMMANDS
 from flows.cli.video import VIDEO_COMMANDS
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = (*DATASET_COMMANDS, *VIDEO_COMMANDS, *SCENE_COMMANDS, *MODEL_COMMANDS)
     commands = (*commands, *DIFFUSION_COMMANDS, *EVALUATE_COMMANDS)
     commands = (*commands, *SCENE_STYLE_COMMANDS)
-    for add in (*commands, *PIPELINE_COMMANDS):
+    for add in (*commands, *PIPELINE_COMMANDS, *REPORT_COMMANDS):
         add(subparsers)
     return parser
 
