@@ -18,6 +18,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.artifacts import publish_report
 from flows.diffusion_flows import stylize_batch_flow, train_diffusion_flow
 from flows.jobs.evaluate import EvaluateConfig, evaluation_report
 from flows.stylization_params import StylizationStagesConfig
@@ -148,5 +149,19 @@ def stylize_stages_flow(config: StylizationStagesConfig) -> dict[str, object]:
         judge = fingerprint(Path(evaluation.evaluator) / "evaluator.pt")
         parameters = {"evaluation": asdict(evaluation), "model": model, "evaluator": judge}
         outcome["evaluation"] = _once(out, parameters, lambda: evaluate_task(evaluation, out))
+    if config.report_dir:
+        outcome["report"] = publish_report(
+            str(Path(config.report_dir).parent), report_inputs(config), config.report_dir
+        )
     logger.info("stylize-stages: %s", outcome)
     return outcome
+
+
+def report_inputs(config: StylizationStagesConfig) -> list[str]:
+    """Everything the stages read and wrote, for the report page (`flows.report`)."""
+    runs = [config.diffusion.data_root, config.diffusion.encoder_run]
+    runs += [config.vae.out] if config.vae else []
+    runs += [config.diffusion.out, config.adaptor_out]
+    runs += [config.evaluator.out] if config.evaluator else []
+    runs += [evaluation_dir(config)] if config.evaluation else []
+    return runs + [job.out for job in config.jobs]

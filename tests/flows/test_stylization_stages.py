@@ -50,6 +50,10 @@ def test_every_stage_runs_and_a_rerun_skips_them(
     assert Path(outcome["evaluation"]["plot"]).stat().st_size > 10_000
     assert Path(outcome["evaluation"]["report"]).is_file()
     assert all((Path(job.out) / DONE_MARKER).is_file() for job in config.jobs)
+    page = Path(outcome["report"])
+    assert page == tmp_path / "report" / "index.html"
+    html = page.read_text()
+    assert html.count("<video") == 2 and "sweep" in html and "angry" in html  # 2 previews
     again = stylize_stages_flow(config)
     assert again["diffusion"]["skipped"] and again["evaluator"]["skipped"]
     assert all(job["skipped"] for job in again["stylize"]) and again["evaluation"]["skipped"]
