@@ -10,7 +10,7 @@ DEMO_STEPS ?= 120
 BIN := $(VENV)/bin
 export STYLEMOTION_DATA STYLEMOTION_POSE_MODEL PYTHON VENV BLENDER_VENV
 
-.PHONY: install blender demo test lint clean-demo
+.PHONY: install blender browser demo test lint clean-demo
 
 $(VENV)/.installed: pyproject.toml scripts/install.sh
 	./scripts/install.sh
@@ -24,9 +24,14 @@ $(BLENDER_VENV)/.installed: scripts/install_blender.sh
 
 blender: $(BLENDER_VENV)/.installed
 
+browser:
+	./scripts/install_browser.sh
+
 # The main job: the Prefect `pipeline` flow on the sample data (flows/sample_config.py) with
 # Prefect's embedded server: ingest-mocap + crawl-and-extract -> label-scenes (skipped without
-# STYLEMOTION_SCENE_MODEL) -> train-encoders (short schedule) -> evaluate, with artifacts.
+# STYLEMOTION_SCENE_MODEL) -> train-encoders (short schedule) -> evaluate -> stylize-stages
+# (motion VAE, diffusion base + adaptor, evaluator, three stylize jobs, evaluation) -> the
+# report page $(DEMO_OUT)/report/index.html, with artifacts.
 demo: install
 	$(BIN)/stylemotion pipeline --data $(STYLEMOTION_DATA) --out $(DEMO_OUT) --steps $(DEMO_STEPS)
 	$(BIN)/stylemotion inspect $(DEMO_OUT)/dataset
@@ -35,7 +40,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint blender
+test: lint blender browser
 	BLENDER_PYTHON=$(abspath $(BLENDER_VENV))/bin/python $(BIN)/pytest -q
 
 clean-demo:

@@ -8,7 +8,7 @@ When Prefect was imported before this package (a worker's flow-run process loads
 file after starting Prefect; a test harness), its settings no longer read the variable, so the
 library loggers get Prefect's API log handler directly, as Prefect would have given them.
 Levels stay as they are: what a library logger lets through (WARNING and up unless raised)
-reaches the run log.
+reaches the run log. Prefect's per-task "timeout in a worker thread" warning is shown once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,26 @@ import os
 import sys
 
 LIBRARY_LOGGERS = ("storage", "extract", "models", "flows")
+# Prefect warns on every task with a timeout that runs in a worker thread (the thread-pool
+# runner's normal case); the user can do nothing about it, so it is shown once per process.
+THREAD_TIMEOUT_WARNING = "configured for this task, but the task is running in a worker thread"
+
+
+class ShowOnce(logging.Filter):
+    """Lets the first record whose message contains `fragment` through, and no later one."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment, self.seen = fragment, False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.fragment not in str(record.msg):
+            return True
+        if self.seen:
+            return False
+        self.seen = True
+        record.msg = f"{record.msg} (shown once per process)"
+        return True
 
 
 def forward_library_loggers() -> None:
@@ -28,6 +48,9 @@ def forward_library_loggers() -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    task_runs = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, ShowOnce) for f in task_runs.filters):
+        task_runs.addFilter(ShowOnce(THREAD_TIMEOUT_WARNING))
     _attach_to_configured_prefect()
 
 

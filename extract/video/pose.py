@@ -32,6 +32,7 @@ import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from extract.video.frames import NormalisationPlan, NormaliseConfig, open_video_frames
+from extract.video.native_log import native_stderr_to_file
 from extract.video.pose_identity import IdentitySplit, appearance_signature, split_identity_switches
 from extract.video.pose_model import PoseModelError, resolve_pose_model
 from extract.video.pose_tracking import (
@@ -230,7 +231,8 @@ def create_pose_landmarker(model_path: Path, config: PoseConfig) -> vision.PoseL
         output_segmentation_masks=False,
     )
     try:
-        return vision.PoseLandmarker.create_from_options(options)
+        with native_stderr_to_file():
+            return vision.PoseLandmarker.create_from_options(options)
     except (RuntimeError, ValueError) as error:
         raise PoseModelError(f"cannot load the pose model {model_path}: {error}") from error
 
@@ -245,10 +247,14 @@ def _track_shot(
     frame_size = (plan.width, plan.height)
     tracker = PoseTracker(plan.fps, frame_size, config.tracking)
     with create_pose_landmarker(model_path, config) as landmarker:
-        for _, frame_index, frame in shot_frames:
+        for position, (_, frame_index, frame) in enumerate(shot_frames):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
             timestamp_ms = int(frame_index * 1000 // plan.fps)
-            result = landmarker.detect_for_video(image, timestamp_ms)
+            if position == 0:  # the first frame's native notes go to the log file
+                with native_stderr_to_file():
+                    result = landmarker.detect_for_video(image, timestamp_ms)
+            else:
+                result = landmarker.detect_for_video(image, timestamp_ms)
             tracker.update(frame_index, _detections(result, frame))
     num_detections = sum(track.num_detections for track in tracker.tracks)
     return split_identity_switches(tracker.tracks, plan.fps, config.tracking), num_detections
