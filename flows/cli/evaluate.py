@@ -117,6 +117,8 @@ def format_table(report: dict) -> str:
         "content_accuracy_among_sources",
         "trajectory_error_m",
         "key_joint_error_m",
+        "wrist_speed_ratio",
+        "timing_correlation",
         "foot_skate_ratio",
         "fd",
         "diversity",

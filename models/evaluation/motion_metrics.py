@@ -1,7 +1,8 @@
 """Motion metrics of stylization evaluation: pure numpy functions on canonical-skeleton positions.
 
 Owns the numbers `models.evaluation.stylization_eval` reports beside the evaluator's
-classifications: foot skating, content preservation (root trajectory, key joints), Fréchet distance,
+classifications: foot skating, content preservation (root trajectory, key joints, wrist/ankle
+speed ratio, joint-speed timing correlation), Fréchet distance,
 diversity, part locality leakage and bone-length consistency. Every function takes positions `(T, J,
 3)` (metres, y up, floor at y = 0, `storage.skeleton` joint order) or feature arrays, and returns
 plain floats (or a small dataclass of counts, so ratios can be pooled over many clips).
@@ -120,6 +121,51 @@ def key_joint_error(output: np.ndarray, source: np.ndarray) -> float:
     output, source = _common(output, source)
     difference = pelvis_relative(output)[:, _KEY_INDICES] - pelvis_relative(source)[:, _KEY_INDICES]
     return float(np.linalg.norm(difference, axis=-1).mean())
+
+
+WRISTS = ("left_wrist", "right_wrist")
+ANKLES = ("left_ankle", "right_ankle")
+
+
+def joint_speeds(positions: np.ndarray, fps: float, joints: Sequence[str]) -> np.ndarray:
+    """Speeds `(T-1, K)` in m/s of `joints`, pelvis-relative in the facing frame (what the
+    limb does, not where the body travels)."""
+    relative = pelvis_relative(positions)[:, [JOINT_INDEX[name] for name in joints]]
+    return np.linalg.norm(np.diff(relative, axis=0), axis=-1) * fps
+
+
+def speed_ratio(
+    output: np.ndarray, source: np.ndarray, fps: float, joints: Sequence[str] = WRISTS
+) -> float | None:
+    """Mean speed of `joints` in the output over that in the source (1 = as fast; None when
+    the source's joints stand still): does a stylized gesture keep its energy?"""
+    output, source = _common(output, source)
+    if len(output) < 2:
+        return None
+    reference = float(joint_speeds(source, fps, joints).mean())
+    if reference < 1e-3:
+        return None
+    return float(joint_speeds(output, fps, joints).mean()) / reference
+
+
+def timing_correlation(
+    output: np.ndarray, source: np.ndarray, fps: float, joints: Sequence[str] = KEY_JOINTS
+) -> float | None:
+    """Pearson correlation over time of each joint's speed curve in the source and the output,
+    averaged over the joints whose source speed varies (None when none does): high when the
+    output moves *when* the source moves, whatever the amplitude (the style may change that)."""
+    output, source = _common(output, source)
+    if len(output) < 3:
+        return None
+    ours, theirs = joint_speeds(output, fps, joints), joint_speeds(source, fps, joints)
+    values = []
+    for k in range(len(joints)):
+        if theirs[:, k].std() < 1e-3 or ours[:, k].std() < 1e-6:
+            if theirs[:, k].std() >= 1e-3:
+                values.append(0.0)  # the source moves, the output does not: no timing kept
+            continue
+        values.append(float(np.corrcoef(ours[:, k], theirs[:, k])[0, 1]))
+    return float(np.mean(values)) if values else None
 
 
 def bone_length_std(positions: np.ndarray) -> float:

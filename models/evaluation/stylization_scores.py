@@ -18,6 +18,8 @@ import numpy as np
 from models.diffusion.stylize import StyleTarget
 from models.evaluation.evaluator import StyleEvaluator
 from models.evaluation.motion_metrics import (
+    ANKLES,
+    WRISTS,
     FootSkate,
     bone_length_std,
     diversity,
@@ -26,6 +28,8 @@ from models.evaluation.motion_metrics import (
     key_joint_error,
     part_leakage,
     root_trajectory_error,
+    speed_ratio,
+    timing_correlation,
 )
 from storage.records import MotionClip
 
@@ -69,6 +73,10 @@ def score_output(
     if source is not None:
         values["trajectory_error_m"] = root_trajectory_error(output, source)
         values["key_joint_error_m"] = key_joint_error(output, source)
+        fps = item.source.fps
+        values["wrist_speed_ratio"] = speed_ratio(output, source, fps, WRISTS)
+        values["ankle_speed_ratio"] = speed_ratio(output, source, fps, ANKLES)
+        values["timing_correlation"] = timing_correlation(output, source, fps)
         if item.target.part_styles:
             values["leakage"] = part_leakage(output, source, list(item.target.part_styles))
     return Scored(values, score.features, score.fold, item.label, score.content_probs)
@@ -137,6 +145,9 @@ def summarise(
         "content_readings": content_readings(rows, contents),
         "trajectory_error_m": _mean(rows, "trajectory_error_m"),
         "key_joint_error_m": _mean(rows, "key_joint_error_m"),
+        "wrist_speed_ratio": _mean(rows, "wrist_speed_ratio"),
+        "ankle_speed_ratio": _mean(rows, "ankle_speed_ratio"),
+        "timing_correlation": _mean(rows, "timing_correlation"),
         "foot_skate_ratio": round(skate.ratio, 4),
         "foot_contact_pairs": skate.contact_pairs,
         "bone_length_std_m": _mean(rows + parts, "bone_length_std_m"),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from models.evaluation.motion_metrics import (
+    ANKLES,
     MetricError,
     bone_length_std,
     diversity,
@@ -15,6 +16,8 @@ from models.evaluation.motion_metrics import (
     mean_pairwise_distance,
     part_leakage,
     root_trajectory_error,
+    speed_ratio,
+    timing_correlation,
 )
 from storage.canonical import rotation_about_y
 from storage.skeleton import FOOT_JOINTS, JOINT_INDEX, rest_positions
@@ -123,3 +126,32 @@ def test_bone_length_std_sees_a_stretching_bone() -> None:
     stretched = standing(10)
     stretched[1::2, JOINT_INDEX["left_wrist"], 0] += 0.02  # forearm 0.25 / 0.27 m alternately
     assert bone_length_std(stretched) == pytest.approx(0.01 / 18, rel=1e-3)  # one of 18 bones
+
+
+def waving(amplitude: float = 0.2, shift_frames: int = 0, num_frames: int = 60) -> np.ndarray:
+    """Standing, the right wrist waving sideways at 1 Hz (30 fps); `shift_frames` delays it."""
+    positions = standing(num_frames)
+    t = (np.arange(num_frames) - shift_frames) / 30.0
+    positions[:, JOINT_INDEX["right_wrist"], 0] += amplitude * np.sin(2 * np.pi * t)
+    return positions
+
+
+def test_speed_ratio_is_one_for_the_source_and_two_for_twice_the_amplitude() -> None:
+    source = waving()
+    assert speed_ratio(source, source, 30.0) == pytest.approx(1.0)
+    assert speed_ratio(waving(0.4), source, 30.0) == pytest.approx(2.0, rel=1e-6)
+    assert speed_ratio(standing(60), source, 30.0) == pytest.approx(0.0)
+    assert speed_ratio(source, standing(60), 30.0) is None  # a still source: no ratio
+    assert speed_ratio(standing(60), standing(60), 30.0, ANKLES) is None
+
+
+def test_timing_correlation_rewards_when_not_how_much() -> None:
+    source = waving()
+    assert timing_correlation(source, source, 30.0) == pytest.approx(1.0)
+    assert timing_correlation(waving(0.05), source, 30.0) == pytest.approx(
+        1.0
+    )  # smaller, same time
+    late = timing_correlation(waving(shift_frames=7), source, 30.0)
+    assert late is not None and late < 0.0  # a quarter period late: speed peaks at the troughs
+    assert timing_correlation(standing(60), source, 30.0) == 0.0  # frozen: no timing kept
+    assert timing_correlation(standing(60), standing(60), 30.0) is None
