@@ -199,6 +199,25 @@ def style_knn_by_dataset(
     return by_dataset | style_knn_by_group(gallery, queries, cells, k)
 
 
+def leakage_by_dataset(
+    gallery: Embeddings, queries: Embeddings, clips: list[MotionClip]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Style-from-`z_c` leakage per dataset of the queries: the gallery-fitted probe and the
+    probe fitted within that dataset's queries (2-fold by clip), each with its chance."""
+    datasets = np.array([clips[i].dataset for i in queries.clip_labels])
+    result = {}
+    for name in sorted(set(datasets.tolist())):
+        mine = datasets == name
+        gallery_probe = linear_probe_accuracy(
+            gallery.content, gallery.style_labels, queries.content[mine], queries.style_labels[mine]
+        )
+        within = cross_validated_probe_accuracy(
+            queries.content[mine], queries.style_labels[mine], queries.clip_labels[mine]
+        )
+        result[name] = {"gallery_probe": _probe_dict(gallery_probe), "within": _probe_dict(within)}
+    return result
+
+
 def style_knn_by_group(
     gallery: Embeddings, queries: Embeddings, groups: np.ndarray, k: int
 ) -> dict[str, float]:
@@ -277,6 +296,7 @@ def evaluate_encoders(config: EvalConfig, plot_path: Path | None = None) -> dict
         **style_metrics(gallery, queries, config.k),
         "style_knn_top1_by_content": style_knn_by_content(gallery, queries, query_clips, config.k),
         "style_knn_top1_by_dataset": style_knn_by_dataset(gallery, queries, query_clips, config.k),
+        "style_from_content_leakage_by_dataset": leakage_by_dataset(gallery, queries, query_clips),
     }
     validation_clips = load_clips(data_root, splits=("val",)) if data_root == run.data_root else []
     if validation_clips:

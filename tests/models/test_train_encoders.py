@@ -93,6 +93,9 @@ def test_evaluation_report_on_held_out_clips(bandai_root: Path, tmp_path: Path) 
     assert (
         report["content_linear_probe"]["n"] > 0 and (tmp_path / "plot.png").stat().st_size > 10_000
     )
+    by_dataset = report["style_from_content_leakage_by_dataset"]["bandai_namco_1"]
+    assert set(by_dataset) == {"gallery_probe", "within"}
+    assert by_dataset["gallery_probe"]["n"] == report["query_windows"]
     within = report["style_from_content_leakage_within_queries"]
     assert within["n"] == report["query_windows"] and 0.0 <= within["accuracy"] <= 1.0
     _check_the_style_eraser(run)
