@@ -40,6 +40,16 @@ class ShowOnce(logging.Filter):
         return True
 
 
+class TaskRunChatter(logging.Filter):
+    """For a console handler: drops Prefect's per-task INFO lines ("Finished in state
+    Completed()", one per shard or run); flow summaries, warnings and errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("prefect.task_runs") and record.levelno < logging.WARNING
+        )
+
+
 def forward_library_loggers() -> None:
     named = [n for n in os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "").split(",") if n]
     merged = list(dict.fromkeys([*named, *LIBRARY_LOGGERS]))

@@ -37,6 +37,7 @@ from flows.cli.report import REPORT_COMMANDS
 from flows.cli.scene_labels import SCENE_COMMANDS
 from flows.cli.scene_style import SCENE_STYLE_COMMANDS
 from flows.cli.video import VIDEO_COMMANDS
+from flows.logging_setup import TaskRunChatter
 from storage.errors import UserInputError, cut_message
 
 
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # the console: no per-task INFO chatter
+        if not any(isinstance(f, TaskRunChatter) for f in handler.filters):
+            handler.addFilter(TaskRunChatter())
     try:
         check_path_arguments(args.command, args)
         return args.handler(args)

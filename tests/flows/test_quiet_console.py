@@ -43,3 +43,16 @@ def test_the_thread_timeout_warning_is_shown_once(
             task_runs.addFilter(installed)
     unfiltered = [r for r in caplog.records if THREAD_TIMEOUT_WARNING in r.getMessage()]
     assert len(unfiltered) == 6
+
+
+def test_the_console_drops_per_task_chatter_and_keeps_summaries() -> None:
+    from flows.logging_setup import TaskRunChatter
+
+    def record(name: str, level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+    chatter = TaskRunChatter()
+    assert not chatter.filter(record("prefect.task_runs", logging.INFO, "Finished in state"))
+    assert chatter.filter(record("prefect.task_runs", logging.WARNING, "retrying"))
+    assert chatter.filter(record("prefect.flow_runs", logging.INFO, "ingest-mocap: {...}"))
+    assert chatter.filter(record("models.encoders.windows", logging.INFO, "windows"))
