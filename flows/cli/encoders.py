@@ -71,11 +71,12 @@ def evaluate_config(config) -> dict:  # config: EvalConfig
     from models.encoders.run import EncoderRunError
 
     out_dir = Path(config.run) / "eval"
+    name = config.split if config.use_style_eraser else f"{config.split}_no_eraser"
     try:
-        report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{config.split}.png")
+        report = evaluate_encoders(config, plot_path=out_dir / f"style_pca_{name}.png")
     except (EncoderRunError, EvaluationError) as error:
         raise UsageError(str(error)) from error
-    write_report(report, out_dir / f"report_{config.split}.json")
+    write_report(report, out_dir / f"report_{name}.json")  # the eraser-off one beside, not over
     return report
 
 

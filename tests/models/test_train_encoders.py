@@ -120,6 +120,12 @@ def _check_the_style_eraser(run: Path) -> None:
     after = linear_probe_accuracy(erased.content, labels, erased.content, labels)
     assert after.accuracy < before.accuracy - 0.2, (before, after)
     assert after.accuracy < after.chance + 0.1, after
+    assert main(["eval-encoders", "--run", str(run)]) == 0
+    args = ["eval-encoders", "--run", str(run), "--set", "use_style_eraser=false"]
+    assert main(args) == 0  # the eraser-off report goes beside the run's report, not over it
+    erased = json.loads((run / "eval" / "report_test.json").read_text())
+    kept = json.loads((run / "eval" / "report_test_no_eraser.json").read_text())
+    assert erased["style_eraser"] and not kept["style_eraser"]
 
 
 def test_ablations_over_seeds_give_mean_and_spread(bandai_root: Path, tmp_path: Path) -> None:
