@@ -29,11 +29,11 @@ from models.diffusion.train_vae import TrainVAEConfig, train_vae
 def _train(config: TrainDiffusionConfig) -> str:
     from models.scene.finetune import SceneFusionTargets  # the scene fine-tune's hook
 
-    return str(train_diffusion(config, scene_fusion=SceneFusionTargets))
+    return str(train_diffusion(config, scene_fusion=SceneFusionTargets, show_progress=True))
 
 
 def _train_vae(config: TrainVAEConfig) -> str:
-    return str(train_vae(config))
+    return str(train_vae(config, show_progress=True))
 
 
 def _stylize(config: StylizeJobConfig) -> dict[str, object]:

@@ -57,10 +57,11 @@ def sample_training(root: str, run_dir: str, steps: int, tiny: bool = False) -> 
 class StylizationSchedule:
     """How long the stages after the encoders train (the demo's short CPU schedule)."""
 
-    vae_steps: int = 300
-    base_steps: int = 400
-    adaptor_steps: int = 200
-    evaluator_steps: int = 300
+    vae_steps: int = 150
+    vae_batch_size: int = 64
+    base_steps: int = 300
+    adaptor_steps: int = 150
+    evaluator_steps: int = 200
     batch_size: int = 32
     sources: int = 4  # held-out `normal` clips each stylize job restyles
     tiny: bool = False
@@ -75,6 +76,7 @@ def _diffusion_configs(
         encoder_run=encoders,
         out=str(runs / "vae"),
         steps=schedule.vae_steps,
+        batch_size=schedule.vae_batch_size,
         learning_rate=0.002,
         warmup_steps=min(100, max(1, schedule.vae_steps // 10)),
         checkpoint_every=max(1, schedule.vae_steps),
