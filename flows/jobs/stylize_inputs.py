@@ -98,10 +98,10 @@ def resolve_motion_input(
     videos: list[str] = []
     for argument in arguments:
         path = Path(argument)
-        if "://" in argument or _has_suffix(path, VIDEO_SUFFIXES):
-            videos.append(argument)
-        elif path.is_dir() and is_dataset_root(path):
+        if path.is_dir() and is_dataset_root(path):  # first: a root may hold crawled media
             clips += clips_of_root(path, query)
+        elif "://" in argument or _has_suffix(path, VIDEO_SUFFIXES):
+            videos.append(argument)
         elif _has_suffix(path, {".bvh"}):
             clips += clips_of_root(_ingest_bvh(path, work_root))
         else:
