@@ -67,6 +67,15 @@ class StylizationSchedule:
     tiny: bool = False
 
 
+def _short_run(steps: int, log_cap: int) -> dict[str, int]:
+    """Warm-up, checkpoint and logging intervals of a short run of `steps` steps."""
+    return {
+        "warmup_steps": min(100, max(1, steps // 10)),
+        "checkpoint_every": max(1, steps),
+        "log_every": max(1, min(log_cap, steps // 10)),
+    }
+
+
 def _diffusion_configs(
     root: str, encoders: str, runs: Path, schedule: StylizationSchedule
 ) -> tuple[TrainVAEConfig, TrainDiffusionConfig]:
@@ -78,9 +87,7 @@ def _diffusion_configs(
         steps=schedule.vae_steps,
         batch_size=schedule.vae_batch_size,
         learning_rate=0.002,
-        warmup_steps=min(100, max(1, schedule.vae_steps // 10)),
-        checkpoint_every=max(1, schedule.vae_steps),
-        log_every=max(1, min(50, schedule.vae_steps // 10)),
+        **_short_run(schedule.vae_steps, log_cap=50),
         model=VAESize(hidden=32, latent_dim=8) if tiny else VAESize(),
     )
     base = TrainDiffusionConfig(
@@ -89,9 +96,7 @@ def _diffusion_configs(
         out=str(runs / "diffusion_base"),
         steps=schedule.base_steps,
         batch_size=schedule.batch_size,
-        warmup_steps=min(100, max(1, schedule.base_steps // 10)),
-        checkpoint_every=max(1, schedule.base_steps),
-        log_every=max(1, min(20, schedule.base_steps // 10)),
+        **_short_run(schedule.base_steps, log_cap=20),
         model=DenoiserSize(d_model=32, num_layers=2, num_heads=2, lora_rank=4)
         if tiny
         else DenoiserSize(),

@@ -3,10 +3,11 @@
 Composes what the stages already are: `train-diffusion` as a subflow (motion VAE, base,
 adaptor), the frozen evaluator's training (one task), each `stylize-batch` job as a subflow,
 the stylization evaluation against the baselines and the real data (one task:
-`flows.jobs.evaluate.evaluation_report`, with its strength-sweep plot) and the report page
-(`report_step`). Every stage records what it was run with and what it gave in a done marker
-(`stage_done.json` in its output directory); a re-run with the same parameters skips it and
-returns the recorded result, so re-running the demo only does what is missing.
+`flows.jobs.evaluate.evaluation_report`, with its strength-sweep plot) and the static report
+page (`flows.artifacts.publish_report`). Every stage records what it was run with and what it
+gave in a done marker (`stage_done.json` in its output directory); a re-run with the same
+parameters skips it and returns the recorded result, so re-running the demo only does what is
+missing.
 """
 
 from __future__ import annotations
@@ -104,17 +105,17 @@ def _diffusion_stage(config: StylizationStagesConfig) -> dict:
         "adaptor_steps": config.adaptor_steps,
         "encoders": fingerprint(Path(config.diffusion.encoder_run) / "last.pt"),
     }
-    done = recorded(config.adaptor_out, parameters)
-    if done is not None:
-        return done | {"skipped": "done before"}
-    result = train_diffusion_flow(
-        config.diffusion, config.adaptor_steps, config.adaptor_out, config.vae
+    return _once(
+        config.adaptor_out,
+        parameters,
+        lambda: train_diffusion_flow(
+            config.diffusion, config.adaptor_steps, config.adaptor_out, config.vae
+        ),
     )
-    record(config.adaptor_out, parameters, result)
-    return result
 
 
 def _once(out_dir: str, parameters: object, run) -> dict:  # noqa: ANN001 - a callable
+    """`run()` unless `out_dir` records it done with `parameters` (then that result)."""
     done = recorded(out_dir, parameters)
     if done is not None:
         return done | {"skipped": "done before"}
