@@ -103,6 +103,10 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--source-noise", type=float, help="<1: start from the noised source (default 1)"
     )
+    parser.add_argument(
+        "--content-path",
+        help="generate: the model draws the motion; edit: it draws the change from the source",
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--source-split", help="with a shard root: only this split")
     parser.add_argument("--source-content", help="with a shard root: only this content")
@@ -135,6 +139,7 @@ STYLIZE_SHORTCUTS = {
     "strength": "strength",
     "steps": "steps",
     "source_noise": "source_noise",
+    "content_path": "content_path",
     "seed": "seed",
     "source_split": "source_split",
     "source_content": "source_content",

@@ -71,6 +71,11 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--source-noise", type=float, help="<1: the model starts from the noised source"
     )
+    parser.add_argument(
+        "--content-path",
+        help="comma list of sampler content paths to score: generate (the model draws the "
+        "motion), edit (it draws the change from the source); default generate",
+    )
     add_config_arguments(parser, "EvaluateConfig")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
@@ -101,6 +106,7 @@ EVALUATE_SHORTCUTS = {
     "no_parts": ("part_targets", operator.not_),
     "ddim_steps": "ddim_steps",
     "source_noise": "source_noise",
+    "content_path": ("content_paths", _names),
 }
 
 

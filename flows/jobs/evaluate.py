@@ -37,6 +37,7 @@ class EvaluateConfig:
     ddim_steps: int = 20
     source_noise: float = 1.0
     max_sources: int | None = None  # the first N sources (by clip id) only; None: all
+    content_paths: tuple[str, ...] = ("generate",)  # sampler content paths, each scored
 
     def check(self) -> None:
         """Strengths, seeds, DDIM steps and source noise, before any model or data loads."""
@@ -50,12 +51,23 @@ class EvaluateConfig:
             raise EvaluateJobError(f"--ddim-steps {self.ddim_steps}: must be in [1, 1000]")
         if not (math.isfinite(self.source_noise) and 0.0 < self.source_noise <= 1.0):
             raise EvaluateJobError(f"--source-noise {self.source_noise:g}: must lie in (0, 1]")
+        from models.diffusion.sampler import CONTENT_PATHS
+
+        unknown = [path for path in self.content_paths if path not in CONTENT_PATHS]
+        if unknown or not self.content_paths:
+            raise EvaluateJobError(
+                f"--content-path {','.join(self.content_paths)}: use some of {CONTENT_PATHS}"
+            )
         if self.max_sources is not None and self.max_sources < 1:
             raise EvaluateJobError(f"max_sources {self.max_sources}: must be >= 1")
 
 
 def load_model_stylizer(
-    run_dir: str | Path, steps: int = 20, device: str = "cpu", source_noise: float = 1.0
+    run_dir: str | Path,
+    steps: int = 20,
+    device: str = "cpu",
+    source_noise: float = 1.0,
+    content_path: str = "generate",
 ):
     """The diffusion run at `run_dir` (adaptor stage) as a `Stylizer` of the evaluation."""
     from models.diffusion.checkpoint import DiffusionCheckpointError
@@ -63,7 +75,7 @@ def load_model_stylizer(
     from models.evaluation.stylization_eval import EvaluationError
 
     try:
-        return DiffusionStylizer.load(run_dir, device, steps, source_noise)
+        return DiffusionStylizer.load(run_dir, device, steps, source_noise, content_path)
     except (DiffusionCheckpointError, StylizeError) as error:
         raise EvaluationError(str(error)) from error
 
@@ -102,10 +114,12 @@ def evaluation_report(config: EvaluateConfig) -> dict:
         evaluator = load_evaluator(config.evaluator)
         stylizers = baseline_stylizers(pool)
         for run in () if config.baselines_only else config.runs:
-            model = load_model_stylizer(run, config.ddim_steps, source_noise=config.source_noise)
-            if len(config.runs) > 1:
-                model.name = f"diffusion:{Path(run).name}"
-            stylizers.append(model)
+            for path in config.content_paths:
+                model = load_model_stylizer(
+                    run, config.ddim_steps, source_noise=config.source_noise, content_path=path
+                )
+                model.name = _model_name(run, path, config)
+                stylizers.append(model)
         return evaluate_stylizers(
             stylizers,
             sources,
@@ -118,3 +132,10 @@ def evaluation_report(config: EvaluateConfig) -> dict:
         )
     except (EvaluatorError, EvaluationError) as error:
         raise EvaluateJobError(str(error)) from error
+
+
+def _model_name(run: str, content_path: str, config: EvaluateConfig) -> str:
+    """ "diffusion", plus the run's directory name when several runs and the content path when
+    several paths are scored in one report."""
+    name = f"diffusion:{Path(run).name}" if len(config.runs) > 1 else "diffusion"
+    return f"{name}:{content_path}" if len(config.content_paths) > 1 else name

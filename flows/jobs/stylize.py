@@ -23,7 +23,9 @@ from tqdm import tqdm
 from extract.mocap.style_vocabulary import load_style_vocabulary
 from flows.jobs.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.diffusion.part_compose import compose_unrequested
+from models.diffusion.sampler import CONTENT_PATHS
 from models.diffusion.stylize import (
+    DEFAULT_CONTENT_PATH,
     MAX_STRENGTH,
     DiffusionStylizer,
     StyleCondition,
@@ -52,6 +54,7 @@ class StylizeJobConfig:
     strength: float = 1.0
     steps: int = 20
     source_noise: float = 1.0  # < 1: start sampling from the noised source (SDEdit)
+    content_path: str = DEFAULT_CONTENT_PATH  # "generate" the motion or "edit" the source
     seed: int = 0
     batch_size: int = 16
     source_split: str | None = None
@@ -78,6 +81,10 @@ class StylizeJobConfig:
             _require_range("--limit", self.limit, 1, 10**9, integer=True)
         if not self.sources or not self.style:
             raise StylizeError("--source and --style each need at least one value")
+        if self.content_path not in CONTENT_PATHS:
+            raise StylizeError(
+                f"--content-path {self.content_path!r}: use one of {', '.join(CONTENT_PATHS)}"
+            )
 
 
 def _require_range(
@@ -177,6 +184,7 @@ def stylized_clip(
             "strength": config.strength,
             "steps": config.steps,
             "source_noise": config.source_noise,
+            "content_path": config.content_path,
             "compose_parts": config.compose_parts,
             "seed": config.seed,
             "run": config.run,
@@ -272,7 +280,9 @@ def _stylize_batch(stylizer, batch, condition, config, out, summary, scene=None)
 def run_stylize_job(config: StylizeJobConfig, show_progress: bool = False) -> StylizeSummary:
     config.validate()
     ensure_writable(config.out)
-    stylizer = DiffusionStylizer.load(config.run, config.device, config.steps, config.source_noise)
+    stylizer = DiffusionStylizer.load(
+        config.run, config.device, config.steps, config.source_noise, config.content_path
+    )
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     condition = style_condition(stylizer, config)

@@ -31,6 +31,7 @@ SHOWN_SETTINGS = (
     ("strength", "strength"),
     ("steps", "DDIM steps"),
     ("source_noise", "source noise"),
+    ("content_path", "content path"),
     ("seed", "seed"),
     ("run", "diffusion run"),
 )

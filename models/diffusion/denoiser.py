@@ -20,12 +20,19 @@ style `z_s` (plus `alpha * z_scene` when a scene is given) and one token per bod
 (ControlNet's zero-init trick). A learned null token set stands for "no style": dropping the
 style in training enables classifier-free guidance. Parameters of the adaptor carry
 "adaptor" in their names (`adaptor_parameters`).
+
+Source control (`source_control`, trained with the adaptor; issue 17): a ControlNet-like branch
+reads the source window itself at the model's frame rate (its encoding in the model's space, not
+the pooled content code) through a small per-frame network, and adds it to the input of every
+block through its own zero-initialised projection, so the adapted model starts exactly as the
+base and learns how much of the source to carry. A base run gets the branch when its adaptor is
+trained with it (`with_source_control`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +63,7 @@ class DenoiserConfig:
     rhythm_condition: bool = False  # the trajectory condition also holds the gesture rhythm
     skip_connection: bool = False  # x0 = sqrt(a_t) x_t + sqrt(1 - a_t) F (see the module doc)
     diffusion_steps: int = 1000  # the schedule's length, for the skip connection's a_t
+    source_control: bool = False  # the ControlNet-like branch over the source (module doc)
 
     def __post_init__(self) -> None:
         if self.window_frames % self.content_stride:
@@ -143,6 +151,29 @@ class DenoiserBlock(nn.Module):
         return x + self.mlp(self.norm_mlp(x))
 
 
+class SourceControl(nn.Module):
+    """Per-frame features of the source `(B, W, Dm)` added before each block through a
+    zero-initialised projection per block (all parameters named "adaptor_control...")."""
+
+    def __init__(self, config: DenoiserConfig) -> None:
+        super().__init__()
+        D = config.d_model
+        self.adaptor_control_input = nn.Sequential(
+            nn.Linear(config.motion_dim, D), nn.GELU(), nn.Linear(D, D)
+        )
+        self.adaptor_control_frames = nn.Conv1d(D, D, kernel_size=3, padding=1)
+        self.adaptor_control_zero = nn.ModuleList(nn.Linear(D, D) for _ in range(config.num_layers))
+        for projection in self.adaptor_control_zero:
+            nn.init.zeros_(projection.weight)
+            nn.init.zeros_(projection.bias)
+
+    def forward(self, source: Tensor) -> list[Tensor]:
+        """One `(B, W, D)` injection per block from the source `(B, W, Dm)`."""
+        h = self.adaptor_control_input(source)  # (B, W, D)
+        h = h + self.adaptor_control_frames(h.transpose(1, 2)).transpose(1, 2)
+        return [projection(h) for projection in self.adaptor_control_zero]
+
+
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:
     """Sinusoidal embedding `(B, dim)` of integer timesteps `t (B,)`."""
     half = dim // 2
@@ -171,6 +202,7 @@ class MotionDenoiser(nn.Module):
         self.adaptor_style_projection = nn.Linear(config.style_dim, D)
         self.adaptor_token_type = nn.Parameter(torch.randn(NUM_STYLE_TOKENS, D) * 0.02)
         self.adaptor_null_tokens = nn.Parameter(torch.randn(NUM_STYLE_TOKENS, D) * 0.02)
+        self.adaptor_source_control = SourceControl(config) if config.source_control else None
         self.adaptor_enabled = False
         if config.skip_connection:
             rates = NoiseSchedule(config.diffusion_steps).alphas_cumprod
@@ -196,6 +228,13 @@ class MotionDenoiser(nn.Module):
         null = self.adaptor_null_tokens.expand_as(tokens)
         return torch.where(keep_style[:, None, None], tokens, null)  # (B, 6, D)
 
+    def _control(self, source: Tensor | None) -> list[Tensor] | None:
+        if self.adaptor_source_control is None or not self.adaptor_enabled:
+            return None
+        if source is None:
+            raise ValueError("this denoiser has source control: pass the source window")
+        return self.adaptor_source_control(source)
+
     def content_condition(self, z_content_seq: Tensor) -> Tensor:
         """Per-frame content conditioning `(B, W, D)` of `z_content_seq (B, W / stride, Dc)`."""
         upsampled = z_content_seq.repeat_interleave(self.config.content_stride, dim=1)
@@ -209,10 +248,12 @@ class MotionDenoiser(nn.Module):
         style_vectors: Tensor | None = None,
         keep_style: Tensor | None = None,
         trajectory: Tensor | None = None,
+        source: Tensor | None = None,
     ) -> Tensor:
         """x_t `(B, W, D)`, t `(B,)`, z_content_seq `(B, W/stride, Dc)`, style_vectors
         `(B, 6, Ds)` or None (base), trajectory `(B, W, trajectory_dim)` when the model takes
-        one (`models.diffusion.motion_repr.trajectory_condition`) -> x0 prediction `(B, W, D)`."""
+        one (`models.diffusion.motion_repr.trajectory_condition`), source `(B, W, D)` (the
+        source window in the model's space) when it has source control -> x0 `(B, W, D)`."""
         B, frames, _ = x_t.shape
         if frames != self.config.window_frames:
             raise ValueError(
@@ -234,10 +275,26 @@ class MotionDenoiser(nn.Module):
             tokens = self.style_tokens(style_vectors, keep.to(x_t.device))
         elif self.adaptor_enabled:
             tokens = self.adaptor_null_tokens.expand(B, -1, -1)
-        for block in self.blocks:
+        injections = self._control(source)
+        for index, block in enumerate(self.blocks):
+            if injections is not None:
+                h = h + injections[index]
             h = block(h, tokens)
         out = self.output_projection(self.final_norm(h))  # (B, W, D)
         if not self.config.skip_connection:
             return out
         a = self.signal_rates[t].view(-1, 1, 1)  # (B, 1, 1)
         return a.sqrt() * x_t + (1 - a).sqrt() * out
+
+
+def with_source_control(model: MotionDenoiser) -> MotionDenoiser:
+    """The same network with a fresh (zero-injecting) source-control branch; a model that has
+    one is returned as it is."""
+    if model.config.source_control:
+        return model
+    grown = MotionDenoiser(replace(model.config, source_control=True))
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any("adaptor_source_control" not in name for name in missing):
+        raise ValueError(f"source control: weights do not carry over ({missing}, {unexpected})")
+    grown.set_adaptor(model.adaptor_enabled)
+    return grown.to(next(model.parameters()).device)

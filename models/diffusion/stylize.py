@@ -10,7 +10,8 @@ that keep the source's own style are composed back from the source
 each moved into its own frame, denoised in one batch with classifier-free guidance (`strength` is
 the guidance scale: 0 = no style, 1 = the conditional model, > 1 stronger), moved back and
 cross-faded; a source shorter than a window is padded by holding its last frame, and the output is
-cropped back (logged).
+cropped back (logged). The sampling itself, and its content paths ("generate" the motion or
+"edit" the source: generate only the change), live in `models.diffusion.sampler`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from torch import Tensor
 
 from models.diffusion.checkpoint import DiffusionRun, load_run_checkpoint
 from models.diffusion.data import EncoderCodes, local_windows, style_vectors
-from models.diffusion.motion_repr import as_tensor, placement_of, trajectory_condition
+from models.diffusion.motion_repr import as_tensor, placement_of
 from models.diffusion.part_compose import PART_ALIASES, compose_unrequested
+from models.diffusion.sampler import CONTENT_PATHS, sample_windows
 from models.diffusion.schedule import NoiseSchedule
 from models.encoders.run import load_encoder_run
 from models.encoders.windows import WindowIndex
@@ -39,6 +41,7 @@ from storage.skeleton import BODY_PART_NAMES
 logger = logging.getLogger(__name__)
 
 MAX_STRENGTH = 10.0
+DEFAULT_CONTENT_PATH = "generate"  # or "edit": the change from the source (sampler module)
 
 
 class StylizeError(UserInputError, ValueError):
@@ -86,8 +89,12 @@ class DiffusionStylizer:
         steps: int = 20,
         source_noise: float = 1.0,
         compose_parts: bool = True,
+        content_path: str = DEFAULT_CONTENT_PATH,
     ) -> None:
         self.compose_parts = compose_parts
+        if content_path not in CONTENT_PATHS:
+            raise StylizeError(f"content path {content_path!r}: use one of {CONTENT_PATHS}")
+        self.content_path = content_path
         if not 0.0 < source_noise <= 1.0:
             raise StylizeError(f"source_noise {source_noise} outside (0, 1]")
         self.source_noise = source_noise
@@ -100,7 +107,12 @@ class DiffusionStylizer:
 
     @classmethod
     def load(
-        cls, run_dir: str | Path, device: str = "cpu", steps: int = 20, source_noise: float = 1.0
+        cls,
+        run_dir: str | Path,
+        device: str = "cpu",
+        steps: int = 20,
+        source_noise: float = 1.0,
+        content_path: str = DEFAULT_CONTENT_PATH,
     ) -> DiffusionStylizer:
         run = load_run_checkpoint(Path(run_dir), device)
         encoder = load_encoder_run(run.encoder_run, device)
@@ -110,7 +122,7 @@ class DiffusionStylizer:
                 f"{run.encoder_run} now has {encoder.checksum[:12]} (mismatched encoder run)"
             )
         codes = EncoderCodes(encoder.model, encoder.stats, encoder.features)
-        return cls(run, codes, steps, source_noise)
+        return cls(run, codes, steps, source_noise, content_path=content_path)
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -209,43 +221,22 @@ class DiffusionStylizer:
     def _sample(
         self, windows: np.ndarray, vectors: Tensor, strength: float, seed: int
     ) -> np.ndarray:
-        model, space = self.run.model, self.run.space
         local = as_tensor(windows, self.device)  # (N, W, J, 3)
         content = self.codes(local).z_content_seq.float()  # (N, S, Dc)
-        trajectory = None
-        if model.config.trajectory_dim:
-            trajectory = trajectory_condition(
-                local, space.frame_factor, model.config.rhythm_condition
-            )
-            trajectory = torch.cat([trajectory, trajectory])
-        vectors = vectors.to(self.device)
         generator = torch.Generator().manual_seed(seed)
-        shape = (len(local), model.config.window_frames, model.config.motion_dim)
-        x = torch.randn(shape, generator=generator).to(self.device)
-        timesteps = self._timesteps()
-        if self.source_noise < 1.0:  # SDEdit: start from the noised source, not pure noise
-            start = torch.full((len(x),), timesteps[0], dtype=torch.long, device=self.device)
-            x = self.schedule.q_sample(space.encode(local), start, x)
-        keep = torch.cat(
-            [torch.ones(len(x), dtype=torch.bool), torch.zeros(len(x), dtype=torch.bool)]
+        out = sample_windows(
+            self.run,
+            self.schedule,
+            self._timesteps(),
+            local,
+            content,
+            vectors.to(self.device),
+            strength,
+            generator,
+            self.content_path,
+            start_from_source=self.source_noise < 1.0,
         )
-        for i, t in enumerate(timesteps):
-            batch_t = torch.full((2 * len(x),), t, dtype=torch.long, device=self.device)
-            both = model(
-                torch.cat([x, x]),
-                batch_t,
-                torch.cat([content, content]),
-                torch.cat([vectors, vectors]),
-                keep.to(self.device),
-                trajectory=trajectory,
-            )
-            conditional, unconditional = both.chunk(2)
-            x0 = unconditional + strength * (
-                conditional - unconditional
-            )  # classifier-free guidance
-            t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-            x = self.schedule.ddim_step(x, x0, t, t_prev).sample
-        return space.decode(x).cpu().numpy()  # (N, W, J, 3)
+        return out.cpu().numpy()  # (N, W, J, 3)
 
 
 class _AnyStyle:

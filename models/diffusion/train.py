@@ -12,7 +12,9 @@ the reverse), so per-part control is trained; a share of conditions is dropped f
 classifier-free guidance; with `losses.discriminator_enabled` a style-conditional
 discriminator (`models.diffusion.motion_discriminator`) adds an adversarial term on the cross-style
 outputs. Losses are scored on the one-step x0 prediction, weighted by `sqrt(alpha_bar_t)` for
-the encoder losses (a very noisy step predicts little). With `latent_vae` (a `train-vae`
+the encoder losses (a very noisy step predicts little). With `source_control` the adaptor stage
+also trains a ControlNet-like branch that reads the source window itself (zero-initialised
+injection, `models.diffusion.denoiser.SourceControl`). With `latent_vae` (a `train-vae`
 run) the base diffuses in the VAE's latent sequence (`models.diffusion.motion_vae.LatentSpace`): the
 diffusion loss is taken on latents, the geometric and encoder losses on the decoded motion.
 The scene fine-tune (`scene_run`) plugs in as the caller's `scene_fusion` (a `ConditionFusion`
@@ -42,7 +44,7 @@ from models.diffusion.data import (
     build_diffusion_data,
     style_vectors,
 )
-from models.diffusion.denoiser import DenoiserConfig, MotionDenoiser
+from models.diffusion.denoiser import DenoiserConfig, MotionDenoiser, with_source_control
 from models.diffusion.losses import (
     DiffusionLossConfig,
     bone_length_loss,
@@ -103,6 +105,8 @@ class TrainDiffusionConfig:
     # with the trajectory, the source's arm-gesture rhythm
     # (`models.diffusion.motion_repr.rhythm_channels`)
     rhythm_condition: bool = False
+    # adaptor stage: a ControlNet-like branch over the source window itself (issue 17)
+    source_control: bool = False
     diffusion_steps: int = 1000
     checkpoint_every: int = 200
     log_every: int = 20
@@ -123,6 +127,8 @@ class TrainDiffusionConfig:
             )
         if self.window_stride is not None and self.window_stride < 1:
             raise ValueError(f"window_stride must be >= 1, got {self.window_stride}")
+        if self.source_control and self.stage != "adaptor":
+            raise ValueError("source_control is trained with the adaptor: use stage=adaptor")
         if self.scene_run and self.stage != "adaptor":
             raise ValueError("scene_run fine-tunes an adaptor: use stage=adaptor")
         fractions = ("condition_dropout", "cross_style_fraction", "part_mix_fraction")
@@ -250,8 +256,15 @@ def adaptor_losses(
         scened = cross & ~mix & (torch.rand(size, generator=gen) < config.scene_fraction)
         vectors, target_style = scenes.fuse(vectors, target_style, batch, index, scened, gen)
     keep_device = keep.to(batch.x0.device)
+    source = batch.x0 if model.config.source_control else None
     prediction = model(
-        batch.x_t, batch.t, batch.content_seq, vectors, keep_device, trajectory=batch.trajectory
+        batch.x_t,
+        batch.t,
+        batch.content_seq,
+        vectors,
+        keep_device,
+        trajectory=batch.trajectory,
+        source=source,
     )
     batch.generated = (prediction, target_style.to(batch.x0.device), (cross & keep).float())
     positions = data.space.decode(prediction)
@@ -405,7 +418,7 @@ def _prepare(config: TrainDiffusionConfig, device: torch.device):
             raise ValueError(
                 f"{config.base_run} was trained with another encoder run than {config.encoder_run}"
             )
-        model = base.model
+        model = with_source_control(base.model) if config.source_control else base.model
         data.normaliser, data.latent_vae = base.normaliser, base.latent_vae
         _check_latent_request(config, base)
         if config.rhythm_condition and not model.config.rhythm_condition:

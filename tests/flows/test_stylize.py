@@ -130,6 +130,48 @@ def test_sampling_is_seeded_and_short_sources_are_padded(
     assert outputs[0].shape == source.positions.shape and np.isfinite(outputs[0]).all()
 
 
+def test_edit_path_returns_the_source_at_strength_zero_and_changes_it_with_style(
+    runs: dict[str, Path], small_bandai: Path
+) -> None:
+    source = next(ShardReader(str(small_bandai)).iter_clips(ClipFilter(style="normal")))
+    stylizer = DiffusionStylizer.load(runs["adaptor"], steps=3, content_path="edit")
+    condition = stylizer.condition_of_label("angry")
+    kept = stylizer.stylize_positions([source.positions], [condition], 0.0, seed=0)[0]
+    assert np.allclose(kept, source.positions, atol=1e-4)  # no style: exactly the source
+    styled = stylizer.stylize_positions([source.positions], [condition], 10.0, seed=0)[0]
+    change = np.abs(styled - source.positions).max()  # a 6-step adaptor: a small change
+    assert styled.shape == source.positions.shape and 1e-4 < change < 5.0
+    generated = DiffusionStylizer.load(runs["adaptor"], steps=3)
+    drawn = generated.stylize_positions([source.positions], [condition], 0.0, seed=0)[0]
+    assert not np.allclose(drawn, source.positions, atol=1e-2)  # "generate" redraws the motion
+    with pytest.raises(StylizeError, match="content path 'copy'"):
+        DiffusionStylizer.load(runs["adaptor"], content_path="copy")
+
+
+def test_source_control_adaptor_trains_and_samples(
+    runs: dict[str, Path], small_bandai: Path
+) -> None:
+    common = ["--data", str(small_bandai), "--encoders", str(runs["encoders"])]
+    out = runs["work"] / "adaptor_control"
+    args = ["--stage", "adaptor", "--base", str(runs["base"]), "--out", str(out)]
+    args += ["--set=steps=4", "--set=source_control=true"]
+    assert main(["train-diffusion", *common, *args, *(f"--set={i}" for i in TINY_DENOISER)]) == 0
+    run = load_run_checkpoint(out)
+    assert run.model.config.source_control
+    base = load_run_checkpoint(runs["base"]).model.state_dict()
+    for name, value in run.model.state_dict().items():
+        if "adaptor" not in name:
+            assert np.array_equal(value.numpy(), base[name].numpy()), name  # base stayed frozen
+    trained = [v for n, v in run.model.state_dict().items() if "adaptor_control_zero" in n]
+    assert any(value.abs().sum() > 0 for value in trained)  # the zero injection learned
+    source = next(ShardReader(str(small_bandai)).iter_clips(ClipFilter(style="normal")))
+    stylizer = DiffusionStylizer.load(out, steps=2)
+    output = stylizer.stylize([source], [StyleTarget("angry")], 1.0, seed=0)[0]
+    assert output.shape == source.positions.shape and np.isfinite(output).all()
+    bad = ["--stage", "base", "--out", str(runs["work"] / "bad"), "--set=source_control=true"]
+    assert main(["train-diffusion", *common, *bad]) == 2
+
+
 def test_bad_requests_get_clear_errors(runs: dict[str, Path], small_bandai: Path) -> None:
     stylizer = DiffusionStylizer.load(runs["adaptor"], steps=2)
     with pytest.raises(StylizeError, match="unknown style 'sneaky'.*angry"):
@@ -196,9 +238,14 @@ def test_evaluate_command_scores_the_model_beside_the_baselines(
     args = ["evaluate", "--data", str(small_bandai), "--evaluator", str(evaluator)]
     args += ["--run", str(runs["adaptor"]), "--styles", "angry", "--seeds", "0"]
     args += ["--strengths", "0,2", "--ddim-steps", "2", "--json", "--plot", str(tmp_path / "p.png")]
-    assert main(args) == 0
+    assert main([*args, "--content-path", "generate,edit"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {(row["stylizer"], row.get("strength")) for row in report["results"]}
-    assert ("diffusion", 0.0) in rows and ("diffusion", 2.0) in rows
+    assert ("diffusion:generate", 0.0) in rows and ("diffusion:edit", 2.0) in rows
+    edit_at_zero = next(
+        r for r in report["results"] if r["stylizer"] == "diffusion:edit" and r["strength"] == 0
+    )
+    assert edit_at_zero["key_joint_error_m"] < 1e-3  # the edit path keeps the source at 0
+    assert main([*args, "--content-path", "copy"]) == 2
     assert {"identity", "style_clip_copy", "nearest_neighbour"} <= {name for name, _ in rows}
     assert (tmp_path / "p.png").stat().st_size > 5000

@@ -279,3 +279,27 @@ def test_discriminator_losses_and_projection() -> None:
     logits = network(x, torch.randn(2, 8))
     assert logits.shape == (2,)
     assert not torch.allclose(network(x, torch.ones(2, 8)), network(x, -torch.ones(2, 8)))
+
+
+def test_source_control_starts_as_the_base_and_needs_the_source() -> None:
+    from models.diffusion.denoiser import with_source_control
+
+    torch.manual_seed(0)
+    model = _tiny_denoiser()
+    model.set_adaptor(True)
+    x, t = torch.randn(2, 60, MOTION_DIM), torch.tensor([3, 700])
+    content, styles = torch.randn(2, 15, 8), torch.randn(2, 6, 8)
+    before = model(x, t, content, styles)
+    grown = with_source_control(model).eval()
+    assert grown.config.source_control and grown.adaptor_enabled
+    source = torch.randn(2, 60, MOTION_DIM)
+    assert torch.allclose(grown(x, t, content, styles, source=source), before, atol=1e-6)
+    control = {n for n, _ in grown.named_parameters() if "source_control" in n}
+    assert control and control <= {n for n, _ in grown.named_parameters() if "adaptor" in n}
+    with pytest.raises(ValueError, match="source control: pass the source"):
+        grown(x, t, content, styles)
+    for projection in grown.adaptor_source_control.adaptor_control_zero:  # once trained ...
+        torch.nn.init.normal_(projection.weight)
+    moved = grown(x, t, content, styles, source=source)
+    assert not torch.allclose(moved, before, atol=1e-3)  # ... the source reaches the output
+    assert with_source_control(grown) is grown
