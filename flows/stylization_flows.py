@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_report
 from flows.diffusion_flows import stylize_batch_flow, train_diffusion_flow
-from flows.jobs.evaluate import EvaluateConfig, evaluation_report
+from flows.jobs.evaluate import EvaluateConfig, evaluation_report, write_evaluation
 from flows.stylization_params import StylizationStagesConfig
 from flows.validation import require
 from models.evaluation.train_evaluator import TrainEvaluatorConfig, train_evaluator
@@ -68,15 +68,9 @@ def _train_evaluator(config: TrainEvaluatorConfig) -> dict:
 
 
 def _evaluate(config: EvaluateConfig, out: str) -> dict:
-    from models.evaluation.stylization_eval import sweep_points
-    from models.evaluation.sweep_plot import plot_strength_sweep
-
-    report = evaluation_report(config)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    plot = plot_strength_sweep(sweep_points(report), out_dir / "sweep.png")
-    return {"report": str(out_dir / "report.json"), "plot": str(plot)}
+    report, plot = Path(out) / "report.json", Path(out) / "sweep.png"
+    write_evaluation(evaluation_report(config), report, plot)
+    return {"report": str(report), "plot": str(plot)}
 
 
 evaluator_task = task(

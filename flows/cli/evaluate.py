@@ -17,7 +17,12 @@ from pathlib import Path
 
 from flows.cli.common import UsageError, require_dataset
 from flows.cli.config_args import add_config_arguments, build_config
-from flows.jobs.evaluate import DEFAULT_EVALUATOR, EvaluateConfig, evaluation_report
+from flows.jobs.evaluate import (
+    DEFAULT_EVALUATOR,
+    EvaluateConfig,
+    evaluation_report,
+    write_evaluation,
+)
 
 
 def add_train_evaluator(subparsers: argparse._SubParsersAction) -> None:
@@ -140,15 +145,8 @@ def format_table(report: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from models.evaluation.stylization_eval import sweep_points
-    from models.evaluation.sweep_plot import plot_strength_sweep
-
     report = evaluation_report(evaluate_config(args))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
-    if args.plot:
-        plot_strength_sweep(sweep_points(report), args.plot)
+    write_evaluation(report, args.out, args.plot)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -10,6 +10,7 @@ split; every stylizer is scored by the frozen evaluator (`models.evaluation.styl
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,3 +140,15 @@ def _model_name(run: str, content_path: str, config: EvaluateConfig) -> str:
     several paths are scored in one report."""
     name = f"diffusion:{Path(run).name}" if len(config.runs) > 1 else "diffusion"
     return f"{name}:{content_path}" if len(config.content_paths) > 1 else name
+
+
+def write_evaluation(report: dict, json_path: Path | None, plot_path: Path | None) -> None:
+    """The report as JSON and its strength sweep as a PNG (either may be None)."""
+    from models.evaluation.stylization_eval import sweep_points
+    from models.evaluation.sweep_plot import plot_strength_sweep
+
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if plot_path is not None:
+        plot_strength_sweep(sweep_points(report), plot_path)
