@@ -1,8 +1,9 @@
 """The import rules of DESIGN.md, enforced by walking every module's imports.
 
 Between packages: the table of DESIGN.md / ARCHITECTURE.md. Inside `models/`: the wing order
-`common` < `encoders` < `diffusion` < `evaluation` < `scene` (a wing imports only wings below
-it; `evaluation` takes the stylizer's `StyleTarget` from `diffusion`), and only `flows` imports
+`common` < `encoders` < `diffusion` < `feedforward`, `evaluation` (side by side) < `scene` (a
+wing imports only wings below it; `evaluation` takes the stylizer's `StyleTarget` from
+`diffusion`), and only `flows` imports
 the `scene` wing from outside it. Across the repository: no import cycle between modules, lazy
 and `TYPE_CHECKING` imports included. Inside `flows/`: the layers jobs (`flows.jobs`: plain
 functions, no Prefect) < flows (the Prefect modules of `flows/` itself) < command line
@@ -26,8 +27,9 @@ MODEL_WINGS: dict[str, set[str]] = {
     "common": set(),  # shared training helpers: no wing at all
     "encoders": {"common"},
     "diffusion": {"common", "encoders"},
+    "feedforward": {"common", "encoders", "diffusion"},  # the AdaIN baseline, beside evaluation
     "evaluation": {"common", "encoders", "diffusion"},
-    "scene": {"common", "encoders", "diffusion", "evaluation"},
+    "scene": {"common", "encoders", "diffusion", "feedforward", "evaluation"},
 }
 # The layers of `flows/` and the layers each may import (its own is always fine), bottom to top.
 FLOWS_LAYERS: dict[str, set[str]] = {

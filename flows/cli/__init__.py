@@ -3,7 +3,8 @@
 Subcommands live in `flows.cli.dataset` (mocap ingest, inspect, export, render),
 `flows.cli.video` (crawl, extract, ingest-videos), `flows.cli.scene_labels` (label-scenes),
 `flows.cli.encoders` (train-encoders, eval-encoders, ablate-encoders), `flows.cli.diffusion`
-(train-diffusion, train-vae, stylize), `flows.cli.evaluate` (train-evaluator, evaluate),
+(train-diffusion, train-vae, stylize), `flows.cli.feedforward` (train-adain: the AdaIN
+baseline), `flows.cli.evaluate` (train-evaluator, evaluate),
 `flows.cli.scene_style` (train-scene-encoder, evaluate-scene), `flows.cli.pipeline`
 (pipeline: the Prefect flow of every stage) and `flows.cli.report` (report: a static HTML page
 of the runs); path arguments are checked first
@@ -31,6 +32,7 @@ from flows.cli.dataset import DATASET_COMMANDS
 from flows.cli.diffusion import DIFFUSION_COMMANDS
 from flows.cli.encoders import MODEL_COMMANDS
 from flows.cli.evaluate import EVALUATE_COMMANDS
+from flows.cli.feedforward import FEEDFORWARD_COMMANDS
 from flows.cli.paths import check_path_arguments
 from flows.cli.pipeline import PIPELINE_COMMANDS
 from flows.cli.report import REPORT_COMMANDS
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     subparsers = parser.add_subparsers(dest="command", required=True)
     commands = (*DATASET_COMMANDS, *VIDEO_COMMANDS, *SCENE_COMMANDS, *MODEL_COMMANDS)
-    commands = (*commands, *DIFFUSION_COMMANDS, *EVALUATE_COMMANDS)
+    commands = (*commands, *DIFFUSION_COMMANDS, *FEEDFORWARD_COMMANDS, *EVALUATE_COMMANDS)
     commands = (*commands, *SCENE_STYLE_COMMANDS)
     for add in (*commands, *PIPELINE_COMMANDS, *REPORT_COMMANDS):
         add(subparsers)

@@ -3,7 +3,8 @@
 `train-evaluator` trains and freezes the independent evaluator once
 (`models.evaluation.train_evaluator`, `--set key=value` on `TrainEvaluatorConfig`). `evaluate` runs
 the baselines, the real data and, given `--run`, the diffusion model through
-`models.evaluation.stylization_eval` on the held-out contents: sources are the `--source-style`
+`models.evaluation.stylization_eval` on the held-out contents (given `--adain`, also the
+feed-forward AdaIN runs of `train-adain`): sources are the `--source-style`
 clips of the encoders' test split, targets every other style, references the test-split clips of
 those styles, the baselines' pool the training split.
 """
@@ -64,13 +65,21 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="diffusion run directories (omit: baselines only); several "
         "runs are scored in one report, each named diffusion:<directory name>",
     )
+    parser.add_argument(
+        "--adain",
+        nargs="+",
+        help="train-adain run directories (feed-forward baseline); several are each named "
+        "'feed-forward AdaIN:<directory name>'",
+    )
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--evaluator", help=f"frozen evaluator dir (default {DEFAULT_EVALUATOR})")
     parser.add_argument("--strengths", help="comma list of style strengths (default 1)")
     parser.add_argument("--seeds", help="comma list of seeds (default 0,1)")
     parser.add_argument("--source-style", help="style of the source clips (default normal)")
     parser.add_argument("--styles", help="comma list of target styles (default: all others)")
-    parser.add_argument("--baselines-only", action="store_true", default=None, help="no model")
+    parser.add_argument(
+        "--baselines-only", action="store_true", default=None, help="no model (no --run, --adain)"
+    )
     parser.add_argument("--no-parts", action="store_true", default=None, help="no part targets")
     parser.add_argument("--ddim-steps", type=int, help="sampling steps of the model (default 20)")
     parser.add_argument(
@@ -102,6 +111,7 @@ def _names(text: str) -> tuple[str, ...]:
 EVALUATE_SHORTCUTS = {
     "data": "data",
     "run": ("runs", tuple),
+    "adain": ("adain_runs", tuple),
     "evaluator": "evaluator",
     "strengths": ("strengths", lambda text: _numbers(text, float)),
     "seeds": ("seeds", lambda text: _numbers(text, int)),

@@ -18,7 +18,7 @@ from flows.cli.common import UsageError
 from storage.filesystem import UnwritableLocationError, ensure_writable
 
 INPUT_ARGUMENTS = ("data", "run", "root", "src_dir", "encoders", "latent_vae")
-INPUT_ARGUMENTS = (*INPUT_ARGUMENTS, "scene_run", "styles_file")
+INPUT_ARGUMENTS = (*INPUT_ARGUMENTS, "scene_run", "styles_file", "adain")
 # `--evaluator` is left to `models.evaluation.evaluator`, whose refusal says how to make one.
 FILE_OUTPUT_COMMANDS = frozenset({"export-bvh", "render", "evaluate"})
 WRITES_INTO_ROOT = frozenset({"label-scenes", "extract"})

@@ -4,7 +4,9 @@ Owns `EvaluateConfig` (what `stylemotion evaluate` builds from `--config`/`--set
 shortcut flags) and `evaluation_report(config)`: sources are the `source_style` clips of the
 test split, targets every other style (or `styles`, by any dataset's name: the style
 vocabulary), references the test-split clips of those styles, the baselines' pool the training
-split; every stylizer is scored by the frozen evaluator (`models.evaluation.stylization_eval`).
+split; the stylizers are the baselines, the diffusion runs (`runs`) and the feed-forward AdaIN
+runs (`adain_runs`, `models.feedforward`), none of the runs with `baselines_only`; every stylizer
+is scored by the frozen evaluator (`models.evaluation.stylization_eval`).
 `check()` refuses impossible parameters before anything loads.
 """
 
@@ -28,6 +30,7 @@ class EvaluateJobError(UserInputError, ValueError):
 class EvaluateConfig:
     data: str
     runs: tuple[str, ...] = ()  # diffusion runs; none: baselines only
+    adain_runs: tuple[str, ...] = ()  # train-adain runs (the feed-forward baseline)
     evaluator: str = DEFAULT_EVALUATOR
     strengths: tuple[float, ...] = (1.0,)
     seeds: tuple[int, ...] = (0, 1)
@@ -81,6 +84,19 @@ def load_model_stylizer(
         raise EvaluationError(str(error)) from error
 
 
+def load_adain_stylizer(run_dir: str | Path, device: str = "cpu"):
+    """The train-adain run at `run_dir` as a `Stylizer` of the evaluation."""
+    from models.diffusion.stylize import StylizeError
+    from models.evaluation.stylization_eval import EvaluationError
+    from models.feedforward.checkpoint import AdaINCheckpointError
+    from models.feedforward.stylize import AdaINStylizer
+
+    try:
+        return AdaINStylizer.load(run_dir, device)
+    except (AdaINCheckpointError, StylizeError) as error:
+        raise EvaluationError(str(error)) from error
+
+
 def evaluation_inputs(data: str, source_style: str, styles: tuple[str, ...]):
     """(sources, target styles, real reference clips, baseline pool) from a dataset root."""
     from extract.mocap.style_vocabulary import load_style_vocabulary
@@ -121,6 +137,11 @@ def evaluation_report(config: EvaluateConfig) -> dict:
                 )
                 model.name = _model_name(run, path, config)
                 stylizers.append(model)
+        for run in () if config.baselines_only else config.adain_runs:
+            adain = load_adain_stylizer(run)
+            if len(config.adain_runs) > 1:
+                adain.name = f"{adain.name}:{Path(run).name}"
+            stylizers.append(adain)
         return evaluate_stylizers(
             stylizers,
             sources,

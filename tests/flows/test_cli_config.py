@@ -225,6 +225,7 @@ def test_video_commands_settings(dirs: dict[str, str], tmp_path: Path) -> None:
         ["train-encoders", "--data", "D", "--out", "O"],
         ["train-diffusion", "--data", "D", "--encoders", "E", "--out", "O"],
         ["train-vae", "--data", "D", "--encoders", "E", "--out", "O"],
+        ["train-adain", "--data", "D", "--encoders", "E", "--out", "O"],
         ["train-scene-encoder", "--data", "D", "--encoders", "E", "--out", "O"],
     ],
 )
@@ -263,7 +264,9 @@ def test_evaluate_settings(dirs: dict[str, str], tmp_path: Path, capsys) -> None
     assert config.styles == ("angry",) and config.part_targets is False
     config = evaluate_config(build_parser().parse_args(["evaluate", "--data", dirs["src"]]))
     assert (config.strengths, config.seeds, config.source_style) == ((1.0,), (0, 1), "normal")
-    assert config.runs == () and config.part_targets is True
+    assert config.runs == () and config.adain_runs == () and config.part_targets is True
+    argv = ["evaluate", "--data", dirs["src"], "--adain", dirs["run"], dirs["src"]]
+    assert evaluate_config(build_parser().parse_args(argv)).adain_runs == (dirs["run"], dirs["src"])
     bad = ["evaluate", "--data", dirs["src"], "--set", "strengths=[1, 12]"]
     assert_refused(capsys, bad, "--strengths 1,12: each must lie in [0, 10]")
     assert_refused(capsys, ["evaluate", "--data", dirs["src"], "--set", "nope=1"], "unknown keys")
