@@ -1,7 +1,7 @@
 """Stylization speed: samples/s at 20 and 50 DDIM steps, batch 64, against the bare network.
 
 Usage: python benchmarks/bench_stylize.py --run DIFFUSION_RUN [RUN ...] --data ROOT [--batch 64]
-[--steps 20,50] [--device cpu|cuda]
+[--steps 20,50] [--device cpu|cuda] [--content-path generate|edit]
 
 Several runs (e.g. a data-space run and a latent-mode run, `train-diffusion --latent-vae`) are
 timed one after the other in the same process, so their rows compare.
@@ -37,11 +37,12 @@ def bare_network(stylizer: DiffusionStylizer, batch: int, steps: int) -> float:
     trajectory = None
     if c.trajectory_dim:
         trajectory = torch.randn(2 * batch, c.window_frames, c.trajectory_dim).to(x)
+    source = x if c.source_control else None
     start = time.perf_counter()
     with torch.no_grad():
         for step in range(steps):
             t = torch.full((2 * batch,), 999 - step, device=x.device)
-            model(x, t, content, styles, keep, trajectory=trajectory)
+            model(x, t, content, styles, keep, trajectory=trajectory, source=source)
     _sync(x.device)
     return time.perf_counter() - start
 
@@ -61,14 +62,15 @@ def ours(stylizer: DiffusionStylizer, windows: list[np.ndarray], steps: int) -> 
 
 
 def time_run(run: str, args: argparse.Namespace) -> None:
-    stylizer = DiffusionStylizer.load(run, args.device)
+    stylizer = DiffusionStylizer.load(run, args.device, content_path=args.content_path)
     width = stylizer.window
     clips = [c for c in load_clips(args.data, splits=("test",)) if c.num_frames >= width]
     windows = [clips[i % len(clips)].positions[:width] for i in range(args.batch)]
     space = "latent" if stylizer.run.latent_vae is not None else "data"
     c = stylizer.run.model.config
     print(
-        f"{run} ({space} space, {c.window_frames} x {c.motion_dim} per window): device "
+        f"{run} ({space} space, {c.window_frames} x {c.motion_dim} per window, content path "
+        f"{args.content_path}, source control {c.source_control}): device "
         f"{args.device}, {os.cpu_count()} cores, batch {args.batch} x {width} frames"
     )
     ours(stylizer, windows[:4], 2)  # warm-up
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", default="20,50")
+    parser.add_argument("--content-path", default="generate", help="generate | edit")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     for run in args.run:

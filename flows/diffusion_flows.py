@@ -91,10 +91,12 @@ def train_diffusion_flow(
     adaptor_steps: int = 0,
     adaptor_out: str | None = None,
     vae: TrainVAEConfig | None = None,
+    adaptor_source_control: bool = False,
 ) -> dict[str, object]:
     """Train `config`'s stage; with `adaptor_steps` > 0 after a base stage, train the adaptor on
-    top of it into `adaptor_out`; with `vae`, first train the motion VAE and diffuse in its
-    latent (latent mode). Returns the run directories and final losses."""
+    top of it into `adaptor_out` (with the source-control branch when `adaptor_source_control`);
+    with `vae`, first train the motion VAE and diffuse in its latent (latent mode). Returns the
+    run directories and final losses."""
     check_diffusion(config)
     if vae is not None:
         if config.stage != "base":
@@ -109,7 +111,12 @@ def train_diffusion_flow(
     runs[config.stage] = train_stage_task(config)
     if adaptor_steps:
         adaptor = replace(
-            config, stage="adaptor", base_run=runs["base"], out=adaptor_out, steps=adaptor_steps
+            config,
+            stage="adaptor",
+            base_run=runs["base"],
+            out=adaptor_out,
+            steps=adaptor_steps,
+            source_control=adaptor_source_control,
         )
         runs["adaptor"] = train_stage_task(adaptor)
     outcome: dict[str, object] = {}

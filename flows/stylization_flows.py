@@ -97,13 +97,18 @@ def _diffusion_stage(config: StylizationStagesConfig) -> dict:
         "diffusion": asdict(config.diffusion),
         "vae": asdict(config.vae) if config.vae else None,
         "adaptor_steps": config.adaptor_steps,
+        "adaptor_source_control": config.adaptor_source_control,
         "encoders": fingerprint(Path(config.diffusion.encoder_run) / "last.pt"),
     }
     return _once(
         config.adaptor_out,
         parameters,
         lambda: train_diffusion_flow(
-            config.diffusion, config.adaptor_steps, config.adaptor_out, config.vae
+            config.diffusion,
+            config.adaptor_steps,
+            config.adaptor_out,
+            config.vae,
+            config.adaptor_source_control,
         ),
     )
 

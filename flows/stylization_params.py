@@ -31,6 +31,7 @@ class StylizationStagesConfig:
     diffusion: TrainDiffusionConfig
     adaptor_out: str
     adaptor_steps: int = 300
+    adaptor_source_control: bool = True  # the ControlNet-like branch over the source (issue 17)
     vae: TrainVAEConfig | None = None
     evaluator: TrainEvaluatorConfig | None = None
     jobs: tuple[StylizeJobConfig, ...] = ()

@@ -15,6 +15,7 @@ import pytest
 from flows.sample_config import StylizationSchedule, sample_stylization
 from flows.stylization_flows import DONE_MARKER, stylize_stages_flow
 from flows.validation import ParameterError
+from models.diffusion.checkpoint import load_run_checkpoint
 from tests.models.scene_fixtures import scene_workspace
 
 SCHEDULE = StylizationSchedule(
@@ -41,6 +42,8 @@ def test_every_stage_runs_and_a_rerun_skips_them(
     config = replace(config, jobs=(*jobs[:2], replace(jobs[2], write_previews=True)))
     outcome = stylize_stages_flow(config)
     assert Path(outcome["diffusion"]["adaptor"]["run_dir"], "last.pt").is_file()
+    adaptor = load_run_checkpoint(Path(outcome["diffusion"]["adaptor"]["run_dir"]))
+    assert adaptor.model.config.source_control  # the stages train the source-control branch
     assert Path(outcome["evaluator"]["checkpoint"]).is_file()
     assert [job["stylized"] for job in outcome["stylize"]] == [2, 2, 2]
     assert [job["failed"] for job in outcome["stylize"]] == [0, 0, 0]

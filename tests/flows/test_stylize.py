@@ -192,6 +192,8 @@ def test_bad_requests_get_clear_errors(runs: dict[str, Path], small_bandai: Path
     )  # fmt: skip
     with pytest.raises(StylizeError, match="nowhere: not a dataset root"):
         run_stylize_job(config)
+    with pytest.raises(StylizeError, match="--content-path 'copy'"):
+        run_stylize_job(StylizeJobConfig(**{**config.__dict__, "content_path": "copy"}))
 
 
 def test_adaptor_refuses_a_base_trained_with_other_encoders(
