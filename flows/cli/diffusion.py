@@ -97,7 +97,7 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", nargs="+", required=True, help="shard root | BVH | videos")
     parser.add_argument("--style", nargs="+", required=True, help="label | clips | videos")
     parser.add_argument("--parts", help="per-part styles, e.g. arms=angry,legs=normal")
-    parser.add_argument("--strength", type=float, help="guidance scale (0-10; default 1)")
+    parser.add_argument("--strength", type=float, help="guidance scale (0-10; default 2)")
     parser.add_argument("--steps", type=int, help="DDIM steps (default 20)")
     parser.add_argument("--seed", type=int, help="default 0")
     parser.add_argument(
@@ -105,7 +105,7 @@ def add_stylize(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--content-path",
-        help="generate: the model draws the motion; edit: it draws the change from the source",
+        help="edit (default): the model draws the change from the source; generate: the motion",
     )
     parser.add_argument("--out", required=True)
     parser.add_argument("--source-split", help="with a shard root: only this split")

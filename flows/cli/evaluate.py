@@ -73,7 +73,7 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", required=True, help="dataset root with clip shards")
     parser.add_argument("--evaluator", help=f"frozen evaluator dir (default {DEFAULT_EVALUATOR})")
-    parser.add_argument("--strengths", help="comma list of style strengths (default 1)")
+    parser.add_argument("--strengths", help="comma list of style strengths (default 2)")
     parser.add_argument("--seeds", help="comma list of seeds (default 0,1)")
     parser.add_argument("--source-style", help="style of the source clips (default normal)")
     parser.add_argument("--styles", help="comma list of target styles (default: all others)")
@@ -88,7 +88,7 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--content-path",
         help="comma list of sampler content paths to score: generate (the model draws the "
-        "motion), edit (it draws the change from the source); default generate",
+        "motion), edit (it draws the change from the source); default edit",
     )
     add_config_arguments(parser, "EvaluateConfig")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

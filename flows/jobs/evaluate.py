@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.diffusion.sampling_defaults import DEFAULT_CONTENT_PATH, DEFAULT_STRENGTH
 from storage.errors import UserInputError
 
 DEFAULT_EVALUATOR = "runs/evaluator"
@@ -32,7 +33,7 @@ class EvaluateConfig:
     runs: tuple[str, ...] = ()  # diffusion runs; none: baselines only
     adain_runs: tuple[str, ...] = ()  # train-adain runs (the feed-forward baseline)
     evaluator: str = DEFAULT_EVALUATOR
-    strengths: tuple[float, ...] = (1.0,)
+    strengths: tuple[float, ...] = (DEFAULT_STRENGTH,)
     seeds: tuple[int, ...] = (0, 1)
     source_style: str = "normal"
     styles: tuple[str, ...] = ()  # target styles; empty: every other style
@@ -41,7 +42,7 @@ class EvaluateConfig:
     ddim_steps: int = 20
     source_noise: float = 1.0
     max_sources: int | None = None  # the first N sources (by clip id) only; None: all
-    content_paths: tuple[str, ...] = ("generate",)  # sampler content paths, each scored
+    content_paths: tuple[str, ...] = (DEFAULT_CONTENT_PATH,)  # sampler paths, each scored
 
     def check(self) -> None:
         """Strengths, seeds, DDIM steps and source noise, before any model or data loads."""
@@ -55,7 +56,7 @@ class EvaluateConfig:
             raise EvaluateJobError(f"--ddim-steps {self.ddim_steps}: must be in [1, 1000]")
         if not (math.isfinite(self.source_noise) and 0.0 < self.source_noise <= 1.0):
             raise EvaluateJobError(f"--source-noise {self.source_noise:g}: must lie in (0, 1]")
-        from models.diffusion.sampler import CONTENT_PATHS
+        from models.diffusion.sampling_defaults import CONTENT_PATHS
 
         unknown = [path for path in self.content_paths if path not in CONTENT_PATHS]
         if unknown or not self.content_paths:
@@ -71,7 +72,7 @@ def load_model_stylizer(
     steps: int = 20,
     device: str = "cpu",
     source_noise: float = 1.0,
-    content_path: str = "generate",
+    content_path: str = DEFAULT_CONTENT_PATH,
 ):
     """The diffusion run at `run_dir` (adaptor stage) as a `Stylizer` of the evaluation."""
     from models.diffusion.checkpoint import DiffusionCheckpointError

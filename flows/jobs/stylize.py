@@ -23,9 +23,8 @@ from tqdm import tqdm
 from extract.mocap.style_vocabulary import load_style_vocabulary
 from flows.jobs.stylize_inputs import ClipQuery, StylizeInputError, resolve_motion_input
 from models.diffusion.part_compose import compose_unrequested
-from models.diffusion.sampler import CONTENT_PATHS
+from models.diffusion.sampling_defaults import CONTENT_PATHS, DEFAULT_CONTENT_PATH, DEFAULT_STRENGTH
 from models.diffusion.stylize import (
-    DEFAULT_CONTENT_PATH,
     MAX_STRENGTH,
     DiffusionStylizer,
     StyleCondition,
@@ -51,7 +50,7 @@ class StylizeJobConfig:
     style: tuple[str, ...]
     out: str
     parts: dict[str, str] = field(default_factory=dict)
-    strength: float = 1.0
+    strength: float = DEFAULT_STRENGTH
     steps: int = 20
     source_noise: float = 1.0  # < 1: start sampling from the noised source (SDEdit)
     content_path: str = DEFAULT_CONTENT_PATH  # "generate" the motion or "edit" the source

@@ -21,9 +21,8 @@ import torch
 from torch import Tensor
 
 from models.diffusion.motion_repr import trajectory_condition
+from models.diffusion.sampling_defaults import CONTENT_PATHS
 from models.diffusion.schedule import NoiseSchedule
-
-CONTENT_PATHS = ("generate", "edit")
 
 
 def _both(tensor: Tensor | None) -> Tensor | None:

@@ -30,7 +30,11 @@ from models.diffusion.checkpoint import DiffusionRun, load_run_checkpoint
 from models.diffusion.data import EncoderCodes, local_windows, style_vectors
 from models.diffusion.motion_repr import as_tensor, placement_of
 from models.diffusion.part_compose import PART_ALIASES, compose_unrequested
-from models.diffusion.sampler import CONTENT_PATHS, sample_windows
+from models.diffusion.sampler import sample_windows
+from models.diffusion.sampling_defaults import (
+    CONTENT_PATHS,
+    LIBRARY_CONTENT_PATH,
+)
 from models.diffusion.schedule import NoiseSchedule
 from models.encoders.run import load_encoder_run
 from models.encoders.windows import WindowIndex
@@ -41,7 +45,6 @@ from storage.skeleton import BODY_PART_NAMES
 logger = logging.getLogger(__name__)
 
 MAX_STRENGTH = 10.0
-DEFAULT_CONTENT_PATH = "generate"  # or "edit": the change from the source (sampler module)
 
 
 class StylizeError(UserInputError, ValueError):
@@ -89,7 +92,7 @@ class DiffusionStylizer:
         steps: int = 20,
         source_noise: float = 1.0,
         compose_parts: bool = True,
-        content_path: str = DEFAULT_CONTENT_PATH,
+        content_path: str = LIBRARY_CONTENT_PATH,
     ) -> None:
         self.compose_parts = compose_parts
         if content_path not in CONTENT_PATHS:
@@ -112,7 +115,7 @@ class DiffusionStylizer:
         device: str = "cpu",
         steps: int = 20,
         source_noise: float = 1.0,
-        content_path: str = DEFAULT_CONTENT_PATH,
+        content_path: str = LIBRARY_CONTENT_PATH,
     ) -> DiffusionStylizer:
         run = load_run_checkpoint(Path(run_dir), device)
         encoder = load_encoder_run(run.encoder_run, device)

@@ -263,7 +263,8 @@ def test_evaluate_settings(dirs: dict[str, str], tmp_path: Path, capsys) -> None
     assert (config.strengths, config.seeds, config.ddim_steps) == ((0.5, 2.0), (4, 5), 30)
     assert config.styles == ("angry",) and config.part_targets is False
     config = evaluate_config(build_parser().parse_args(["evaluate", "--data", dirs["src"]]))
-    assert (config.strengths, config.seeds, config.source_style) == ((1.0,), (0, 1), "normal")
+    assert (config.strengths, config.seeds, config.source_style) == ((2.0,), (0, 1), "normal")
+    assert config.content_paths == ("edit",)
     assert config.runs == () and config.adain_runs == () and config.part_targets is True
     argv = ["evaluate", "--data", dirs["src"], "--adain", dirs["run"], dirs["src"]]
     assert evaluate_config(build_parser().parse_args(argv)).adain_runs == (dirs["run"], dirs["src"])

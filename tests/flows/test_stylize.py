@@ -95,7 +95,7 @@ def test_stylize_command_writes_shards_bvh_and_previews(
     sources = {c.clip_id: c for c in ShardReader(str(small_bandai)).iter_clips(ClipFilter())}
     for clip in clips:
         assert clip.dataset == "stylized" and clip.style == "angry"
-        assert "strength=1.0" in clip.source_uri and "legs%3Dexhausted" in clip.source_uri
+        assert "strength=2.0" in clip.source_uri and "legs%3Dexhausted" in clip.source_uri
         source_id = clip.source_uri.split("source=")[1].split("&")[0]
         assert clip.num_frames == sources[source_id].num_frames
         assert (out / "bvh" / f"{clip.clip_id}.bvh").stat().st_size > 1000
