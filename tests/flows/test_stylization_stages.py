@@ -60,7 +60,7 @@ def test_every_stage_runs_and_a_rerun_skips_them(
     again = stylize_stages_flow(config)
     assert again["diffusion"]["skipped"] and again["evaluator"]["skipped"]
     assert all(job["skipped"] for job in again["stylize"]) and again["evaluation"]["skipped"]
-    other = replace(config.jobs[0], strength=2.0)  # a changed job runs again, the rest skip
+    other = replace(config.jobs[0], strength=1.0)  # a changed job runs again, the rest skip
     changed = stylize_stages_flow(replace(config, jobs=(other,), evaluation=None))
     assert "skipped" not in changed["stylize"][0] and changed["diffusion"]["skipped"]
 
