@@ -221,10 +221,17 @@ def _write_extras(clip: MotionClip, source: MotionClip, out: Path, config, summa
         path.parent.mkdir(parents=True, exist_ok=True)
         panels = [
             SkeletonPanel(source.positions, f"source {source.content or ''}"),
-            SkeletonPanel(clip.positions, f"stylized {clip.style}"),
+            SkeletonPanel(clip.positions, preview_title(clip.style, config)),
         ]
         render_skeleton_video(panels, clip.fps, path)
         summary.previews.append(str(path))
+
+
+def preview_title(style: str | None, config: StylizeJobConfig) -> str:
+    """ "stylized STYLE", with the per-part styles when some were asked, and the strength."""
+    parts = ", ".join(f"{part} {name}" for part, name in sorted(config.parts.items()))
+    title = f"stylized {style}" + (f" ({parts})" if parts else "")
+    return f"{title}, strength {config.strength:g}"
 
 
 def _composed(source: MotionClip, positions, config: StylizeJobConfig):

@@ -251,3 +251,14 @@ def test_evaluate_command_scores_the_model_beside_the_baselines(
     assert main([*args, "--content-path", "copy"]) == 2
     assert {"identity", "style_clip_copy", "nearest_neighbour"} <= {name for name, _ in rows}
     assert (tmp_path / "p.png").stat().st_size > 5000
+
+
+def test_preview_title_names_the_part_styles_and_the_strength() -> None:
+    from flows.jobs.stylize import preview_title
+
+    config = StylizeJobConfig(
+        run="r", sources=("s",), style=("normal",), out="o", parts={"arms": "old"}
+    )
+    assert preview_title("normal", config) == "stylized normal (arms old), strength 2"
+    plain = StylizeJobConfig(run="r", sources=("s",), style=("angry",), out="o", strength=1.0)
+    assert preview_title("angry", plain) == "stylized angry, strength 1"
