@@ -63,7 +63,8 @@ def report(run_dir: str, args: argparse.Namespace) -> None:
 
     def predict(x_t: torch.Tensor, t: int) -> torch.Tensor:
         batch_t = torch.full((len(local),), t)
-        return model(x_t, batch_t, content, None, null_style, trajectory=trajectory)
+        source = x0 if model.config.source_control else None  # the branch sees the true window
+        return model(x_t, batch_t, content, None, null_style, trajectory=trajectory, source=source)
 
     space_name = "latent" if run.latent_vae is not None else "data"
     print(f"{run_dir} ({run.stage}, step {run.step}, {space_name} space): {len(local)} windows")

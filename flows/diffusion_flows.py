@@ -91,7 +91,7 @@ def train_diffusion_flow(
     adaptor_steps: int = 0,
     adaptor_out: str | None = None,
     vae: TrainVAEConfig | None = None,
-    adaptor_source_control: bool = False,
+    adaptor_source_control: bool = True,
 ) -> dict[str, object]:
     """Train `config`'s stage; with `adaptor_steps` > 0 after a base stage, train the adaptor on
     top of it into `adaptor_out` (with the source-control branch when `adaptor_source_control`);

@@ -7,9 +7,11 @@ Usage (docs/STYLIZATION.md keeps the measured table):
         [--strengths 1] [--content-path edit] [--max-sources 12] [--extra NAME=RUN ...]
 
 Each variant trains an adaptor on BASE_RUN into OUT/<variant> (skipped when its checkpoint is
-there), then `stylemotion evaluate` scores it once per seed (OUT/<variant>/eval_seed<k>.json);
-`--extra NAME=RUN` adds an already-trained run (no training). `--adain RUN` adds the feed-forward
-baseline's rows when that command supports it. The table goes to OUT/table.md and stdout.
+there), then `stylemotion evaluate` scores it once per seed (`eval_<content path>_seed<k>.json`
+in the run's directory; an existing file is reused, so a changed `--strengths` or
+`--max-sources` needs a fresh OUT); `--extra NAME=RUN` adds an already-trained run (no training;
+its evaluations are written into that run's directory). `--adain RUN` adds the feed-forward
+baseline's rows. The table goes to OUT/table.md and stdout, the Pareto plot to OUT/pareto.png.
 """
 
 from __future__ import annotations
@@ -175,6 +177,8 @@ def main() -> None:
     if args.adain:
         reports = [evaluate(args, Path(args.adain), seed, adain=True) for seed in seeds]
         collected["feed-forward AdaIN"] = [rows_of(r, baselines) for r in reports]
+    if not real:
+        raise SystemExit("no diffusion run to score: give --variants or --extra")
     collected["baselines"] = [
         {k: v for k, v in rows.items() if k[0] in baselines} for rows in collected["baselines"]
     ]

@@ -60,8 +60,9 @@ class EvaluateConfig:
 
         unknown = [path for path in self.content_paths if path not in CONTENT_PATHS]
         if unknown or not self.content_paths:
+            shown = ",".join(self.content_paths) or "(none)"
             raise EvaluateJobError(
-                f"--content-path {','.join(self.content_paths)}: use some of {CONTENT_PATHS}"
+                f"--content-path {shown}: use some of {', '.join(CONTENT_PATHS)}"
             )
         if self.max_sources is not None and self.max_sources < 1:
             raise EvaluateJobError(f"max_sources {self.max_sources}: must be >= 1")
@@ -143,7 +144,7 @@ def evaluation_report(config: EvaluateConfig) -> dict:
             if len(config.adain_runs) > 1:
                 adain.name = f"{adain.name}:{Path(run).name}"
             stylizers.append(adain)
-        return evaluate_stylizers(
+        report = evaluate_stylizers(
             stylizers,
             sources,
             styles,
@@ -155,6 +156,8 @@ def evaluation_report(config: EvaluateConfig) -> dict:
         )
     except (EvaluatorError, EvaluationError) as error:
         raise EvaluateJobError(str(error)) from error
+    settings = ("content_paths", "ddim_steps", "source_noise", "max_sources")
+    return report | {"settings": {name: getattr(config, name) for name in settings}}
 
 
 def _model_name(run: str, content_path: str, config: EvaluateConfig) -> str:

@@ -26,7 +26,9 @@ reads the source window itself at the model's frame rate (its encoding in the mo
 the pooled content code) through a small per-frame network, and adds it to the input of every
 block through its own zero-initialised projection, so the adapted model starts exactly as the
 base and learns how much of the source to carry. A base run gets the branch when its adaptor is
-trained with it (`with_source_control`).
+trained with it (`with_source_control`). In training the branch reads the very window the
+diffusion loss scores, so on reconstruction rows it could copy it; the cross-style rows' style
+losses are what keep it from copying everything (docs/STYLIZATION.md measures the balance).
 """
 
 from __future__ import annotations
@@ -228,11 +230,16 @@ class MotionDenoiser(nn.Module):
         null = self.adaptor_null_tokens.expand_as(tokens)
         return torch.where(keep_style[:, None, None], tokens, null)  # (B, 6, D)
 
-    def _control(self, source: Tensor | None) -> list[Tensor] | None:
+    def _control(self, source: Tensor | None, x_t: Tensor) -> list[Tensor] | None:
         if self.adaptor_source_control is None or not self.adaptor_enabled:
             return None
         if source is None:
             raise ValueError("this denoiser has source control: pass the source window")
+        if source.shape != x_t.shape:
+            raise ValueError(
+                f"source {tuple(source.shape)}: must match x_t {tuple(x_t.shape)} (the source "
+                "window in the model's space)"
+            )
         return self.adaptor_source_control(source)
 
     def content_condition(self, z_content_seq: Tensor) -> Tensor:
@@ -275,7 +282,7 @@ class MotionDenoiser(nn.Module):
             tokens = self.style_tokens(style_vectors, keep.to(x_t.device))
         elif self.adaptor_enabled:
             tokens = self.adaptor_null_tokens.expand(B, -1, -1)
-        injections = self._control(source)
+        injections = self._control(source, x_t)
         for index, block in enumerate(self.blocks):
             if injections is not None:
                 h = h + injections[index]

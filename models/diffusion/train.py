@@ -105,8 +105,9 @@ class TrainDiffusionConfig:
     # with the trajectory, the source's arm-gesture rhythm
     # (`models.diffusion.motion_repr.rhythm_channels`)
     rhythm_condition: bool = False
-    # adaptor stage: a ControlNet-like branch over the source window itself (issue 17)
-    source_control: bool = False
+    # adaptor stage: a ControlNet-like branch over the source window itself (issue 17; on by
+    # default; the base stage has no branch and ignores it)
+    source_control: bool = True
     diffusion_steps: int = 1000
     checkpoint_every: int = 200
     log_every: int = 20
@@ -127,8 +128,6 @@ class TrainDiffusionConfig:
             )
         if self.window_stride is not None and self.window_stride < 1:
             raise ValueError(f"window_stride must be >= 1, got {self.window_stride}")
-        if self.source_control and self.stage != "adaptor":
-            raise ValueError("source_control is trained with the adaptor: use stage=adaptor")
         if self.scene_run and self.stage != "adaptor":
             raise ValueError("scene_run fine-tunes an adaptor: use stage=adaptor")
         fractions = ("condition_dropout", "cross_style_fraction", "part_mix_fraction")

@@ -298,6 +298,8 @@ def test_source_control_starts_as_the_base_and_needs_the_source() -> None:
     assert control and control <= {n for n, _ in grown.named_parameters() if "adaptor" in n}
     with pytest.raises(ValueError, match="source control: pass the source"):
         grown(x, t, content, styles)
+    with pytest.raises(ValueError, match=r"source \(1, 60, 57\): must match x_t"):
+        grown(x, t, content, styles, source=source[:1])  # no silent broadcast over the batch
     for projection in grown.adaptor_source_control.adaptor_control_zero:  # once trained ...
         torch.nn.init.normal_(projection.weight)
     moved = grown(x, t, content, styles, source=source)
