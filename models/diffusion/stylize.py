@@ -17,9 +17,10 @@ cropped back (logged). The sampling itself, and its content paths ("generate" th
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,7 +81,87 @@ def part_indices(name: str) -> list[int]:
     return [BODY_PART_NAMES.index(part) for part in PART_ALIASES[name]]
 
 
-class DiffusionStylizer:
+class LabelConditions:
+    """Style conditions by label from a run's per-style prototypes, and the harness's `stylize`;
+    shared by the diffusion and the feed-forward stylizers (`self.run` has `vocabulary`,
+    `prototypes`, `part_prototypes`; `self.stylize_positions` does the work)."""
+
+    run: Any
+    compose_parts: bool
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        return self.run.vocabulary.styles
+
+    def condition_of_label(self, label: str) -> StyleCondition:
+        if label not in self.styles:
+            raise StylizeError(f"unknown style {label!r}; this run knows {list(self.styles)}")
+        index = self.styles.index(label)
+        return StyleCondition(
+            self.run.prototypes[index], self.run.part_prototypes[index], f"label:{label}"
+        )
+
+    def condition_of_target(self, target: StyleTarget) -> StyleCondition:
+        """The target's global prototype, with the parts of `part_styles` from their labels."""
+        base = self.condition_of_label(target.style)
+        parts = base.parts.clone()
+        for part_name, label in target.part_styles.items():
+            other = self.condition_of_label(label)
+            for index in part_indices(part_name):
+                parts[index] = other.parts[index]
+        overrides = ",".join(f"{k}={v}" for k, v in sorted(target.part_styles.items()))
+        return StyleCondition(
+            base.style, parts, base.description + (f";{overrides}" if overrides else "")
+        )
+
+    def stylize(
+        self,
+        sources: Sequence[MotionClip],
+        targets: Sequence[StyleTarget],
+        strength: float,
+        seed: int,
+    ) -> list[np.ndarray]:
+        """World positions `(T_i, J, 3)` per source (the evaluation harness's interface). With
+        `compose_parts`, parts whose requested style is the source's own stay the source's."""
+        conditions = [self.condition_of_target(target) for target in targets]
+        outputs = self.stylize_positions([s.positions for s in sources], conditions, strength, seed)
+        if not self.compose_parts:
+            return outputs
+        return [
+            compose_unrequested(s.positions, s.style, out, t.style, t.part_styles)
+            for s, out, t in zip(sources, outputs, targets, strict=True)
+        ]
+
+
+def restyle_in_windows(
+    sources: Sequence[np.ndarray],
+    conditions: Sequence[StyleCondition],
+    window: int,
+    restyle: Callable[[np.ndarray, Tensor], np.ndarray],
+) -> list[np.ndarray]:
+    """Cut each source `(T_i, J, 3)` into overlapping windows moved into their own frames,
+    `restyle(local windows (N, W, J, 3), style vectors (N, 6, Ds))` them in one batch, move them
+    back and cross-fade them into `(T_i, J, 3)`."""
+    plans = [_window_plan(len(positions), window) for positions in sources]
+    windows, placements, vectors = [], [], []
+    for positions, starts, condition in zip(sources, plans, conditions, strict=True):
+        held = _hold_last(positions, window)
+        for start in starts:
+            placement = placement_of(held[start : start + window])
+            windows.append(placement.to_local(held[start : start + window]))
+            placements.append(placement)
+            vectors.append(condition.vectors())
+    local = restyle(np.stack(windows), torch.stack(vectors))
+    world = [p.to_world(w) for p, w in zip(placements, local, strict=True)]
+    outputs, cursor = [], 0
+    for positions, starts in zip(sources, plans, strict=True):
+        chunk = world[cursor : cursor + len(starts)]
+        cursor += len(starts)
+        outputs.append(_stitch(chunk, starts, len(positions), window))
+    return outputs
+
+
+class DiffusionStylizer(LabelConditions):
     """Stylizes motion with a diffusion run (adaptor stage) and its frozen encoders."""
 
     name = "diffusion"
@@ -127,18 +208,6 @@ class DiffusionStylizer:
         codes = EncoderCodes(encoder.model, encoder.stats, encoder.features)
         return cls(run, codes, steps, source_noise, content_path=content_path)
 
-    @property
-    def styles(self) -> tuple[str, ...]:
-        return self.run.vocabulary.styles
-
-    def condition_of_label(self, label: str) -> StyleCondition:
-        if label not in self.styles:
-            raise StylizeError(f"unknown style {label!r}; this run knows {list(self.styles)}")
-        index = self.styles.index(label)
-        return StyleCondition(
-            self.run.prototypes[index], self.run.part_prototypes[index], f"label:{label}"
-        )
-
     def condition_of_clips(self, clips: Sequence[MotionClip], name: str) -> StyleCondition:
         """The mean style of every window of reference clips (short clips are padded)."""
         if not clips:
@@ -152,36 +221,6 @@ class DiffusionStylizer:
         parts = F.normalize(codes["parts"].mean(0), dim=-1)
         return StyleCondition(style, parts, f"clips:{name}")
 
-    def condition_of_target(self, target: StyleTarget) -> StyleCondition:
-        base = self.condition_of_label(target.style)
-        parts = base.parts.clone()
-        for part_name, label in target.part_styles.items():
-            other = self.condition_of_label(label)
-            for index in part_indices(part_name):
-                parts[index] = other.parts[index]
-        overrides = ",".join(f"{k}={v}" for k, v in sorted(target.part_styles.items()))
-        return StyleCondition(
-            base.style, parts, base.description + (f";{overrides}" if overrides else "")
-        )
-
-    def stylize(
-        self,
-        sources: Sequence[MotionClip],
-        targets: Sequence[StyleTarget],
-        strength: float,
-        seed: int,
-    ) -> list[np.ndarray]:
-        """World positions `(T_i, J, 3)` per source (the evaluation harness's interface). With
-        `compose_parts`, parts whose requested style is the source's own stay the source's."""
-        conditions = [self.condition_of_target(target) for target in targets]
-        outputs = self.stylize_positions([s.positions for s in sources], conditions, strength, seed)
-        if not self.compose_parts:
-            return outputs
-        return [
-            compose_unrequested(s.positions, s.style, out, t.style, t.part_styles)
-            for s, out, t in zip(sources, outputs, targets, strict=True)
-        ]
-
     def stylize_positions(
         self,
         sources: Sequence[np.ndarray],
@@ -193,23 +232,12 @@ class DiffusionStylizer:
             raise StylizeError(f"strength {strength} outside [0, {MAX_STRENGTH}]")
         if len(sources) != len(conditions):
             raise StylizeError(f"{len(sources)} sources but {len(conditions)} style conditions")
-        plans = [_window_plan(len(positions), self.window) for positions in sources]
-        windows, placements, vectors = [], [], []
-        for positions, starts, condition in zip(sources, plans, conditions, strict=True):
-            held = _hold_last(positions, self.window)
-            for start in starts:
-                placement = placement_of(held[start : start + self.window])
-                windows.append(placement.to_local(held[start : start + self.window]))
-                placements.append(placement)
-                vectors.append(condition.vectors())
-        local = self._sample(np.stack(windows), torch.stack(vectors), strength, seed)
-        world = [p.to_world(w) for p, w in zip(placements, local, strict=True)]
-        outputs, cursor = [], 0
-        for positions, starts in zip(sources, plans, strict=True):
-            chunk = world[cursor : cursor + len(starts)]
-            cursor += len(starts)
-            outputs.append(_stitch(chunk, starts, len(positions), self.window))
-        return outputs
+        return restyle_in_windows(
+            sources,
+            conditions,
+            self.window,
+            lambda windows, vectors: self._sample(windows, vectors, strength, seed),
+        )
 
     def _timesteps(self) -> list[int]:
         """DDIM steps from `source_noise * T` down to 0 (all of them at 1.0)."""

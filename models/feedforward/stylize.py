@@ -10,7 +10,8 @@ s moves each window's style vectors from the source window's own codes (the froz
 that window) towards the target: `own + s * (target - own)`; 0 rebuilds the source as the network
 reconstructs it, 1 is the target, > 1 extrapolates, outside [0, 10] is refused. Sources of any
 length are cut into overlapping windows, placed in their own frames, restyled in batches and
-stitched back with the diffusion stylizer's helpers (`_window_plan`, `_hold_last`, `_stitch`).
+stitched back by the diffusion stylizer's `restyle_in_windows`; label conditions and `stylize`
+come from its `LabelConditions`.
 The output is deterministic: `seed` is accepted for the interface and unused.
 """
 
@@ -25,25 +26,20 @@ import torch
 from torch import Tensor
 
 from models.diffusion.data import EncoderCodes, style_vectors
-from models.diffusion.motion_repr import WindowPlacement, as_tensor, placement_of
-from models.diffusion.part_compose import compose_unrequested
+from models.diffusion.motion_repr import as_tensor
 from models.diffusion.stylize import (
     MAX_STRENGTH,
+    LabelConditions,
     StyleCondition,
-    StyleTarget,
     StylizeError,
-    _hold_last,
-    _stitch,
-    _window_plan,
-    part_indices,
+    restyle_in_windows,
 )
 from models.encoders.run import EncoderRunError, load_encoder_run
 from models.feedforward.adain import stylized_positions
 from models.feedforward.checkpoint import AdaINCheckpointError, AdaINRun, load_adain_run
-from storage.records import MotionClip
 
 
-class AdaINStylizer:
+class AdaINStylizer(LabelConditions):
     """Stylizes motion with a train-adain run and its frozen encoders (one pass per window)."""
 
     name = "feed-forward AdaIN"
@@ -78,81 +74,27 @@ class AdaINStylizer:
             )
         return cls(run, EncoderCodes(encoder.model, encoder.stats, encoder.features))
 
-    @property
-    def styles(self) -> tuple[str, ...]:
-        return self.run.vocabulary.styles
-
-    def condition_of_label(self, label: str) -> StyleCondition:
-        if label not in self.styles:
-            raise StylizeError(f"unknown style {label!r}; this run knows {list(self.styles)}")
-        index = self.styles.index(label)
-        return StyleCondition(
-            self.run.prototypes[index], self.run.part_prototypes[index], f"label:{label}"
-        )
-
-    def condition_of_target(self, target: StyleTarget) -> StyleCondition:
-        """The target's global prototype, with the parts of `part_styles` from their labels."""
-        base = self.condition_of_label(target.style)
-        parts = base.parts.clone()
-        for part_name, label in target.part_styles.items():
-            other = self.condition_of_label(label)
-            for index in part_indices(part_name):
-                parts[index] = other.parts[index]
-        overrides = ",".join(f"{k}={v}" for k, v in sorted(target.part_styles.items()))
-        return StyleCondition(
-            base.style, parts, base.description + (f";{overrides}" if overrides else "")
-        )
-
-    def stylize(
-        self,
-        sources: Sequence[MotionClip],
-        targets: Sequence[StyleTarget],
-        strength: float,
-        seed: int,
-    ) -> list[np.ndarray]:
-        """World positions `(T_i, J, 3)` per source (the evaluation harness's interface). With
-        `compose_parts`, parts whose requested style is the source's own stay the source's."""
-        conditions = [self.condition_of_target(target) for target in targets]
-        outputs = self.stylize_positions([s.positions for s in sources], conditions, strength)
-        if not self.compose_parts:
-            return outputs
-        return [
-            compose_unrequested(s.positions, s.style, out, t.style, t.part_styles)
-            for s, out, t in zip(sources, outputs, targets, strict=True)
-        ]
-
     def stylize_positions(
         self,
         sources: Sequence[np.ndarray],
         conditions: Sequence[StyleCondition],
         strength: float,
+        seed: int = 0,
     ) -> list[np.ndarray]:
-        """Each source `(T_i, J, 3)` restyled towards its condition at `strength`."""
+        """Each source `(T_i, J, 3)` restyled towards its condition at `strength` (`seed` is
+        unused: one deterministic pass)."""
         if not (math.isfinite(strength) and 0.0 <= strength <= MAX_STRENGTH):
             raise StylizeError(f"strength {strength:g} outside [0, {MAX_STRENGTH:g}]")
         if len(sources) != len(conditions):
             raise StylizeError(f"{len(sources)} sources but {len(conditions)} style conditions")
         if not sources:
             return []
-        plans = [_window_plan(len(positions), self.window) for positions in sources]
-        windows: list[np.ndarray] = []
-        placements: list[WindowPlacement] = []
-        targets: list[Tensor] = []
-        for positions, starts, condition in zip(sources, plans, conditions, strict=True):
-            held = _hold_last(positions, self.window)
-            for start in starts:
-                placement = placement_of(held[start : start + self.window])
-                windows.append(placement.to_local(held[start : start + self.window]))
-                placements.append(placement)
-                targets.append(condition.vectors())
-        local = self._restyle(np.stack(windows), torch.stack(targets), strength)
-        world = [p.to_world(w) for p, w in zip(placements, local, strict=True)]
-        outputs, cursor = [], 0
-        for positions, starts in zip(sources, plans, strict=True):
-            chunk = world[cursor : cursor + len(starts)]
-            cursor += len(starts)
-            outputs.append(_stitch(chunk, starts, len(positions), self.window))
-        return outputs
+        return restyle_in_windows(
+            sources,
+            conditions,
+            self.window,
+            lambda windows, vectors: self._restyle(windows, vectors, strength),
+        )
 
     @torch.no_grad()
     def _restyle(self, windows: np.ndarray, targets: Tensor, strength: float) -> np.ndarray:
